@@ -11,9 +11,9 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "analyzer/profile.h"
 
 namespace heapwatch {
@@ -22,7 +22,7 @@ namespace heapwatch {
 inline constexpr size_t kMaxDecompressedBytes = size_t{1} << 30;
 
 // Parses a profile from `data`, gzip-compressed or not.
-absl::StatusOr<Profile> ParseProfile(absl::string_view data);
+absl::StatusOr<Profile> ParseProfile(std::string_view data);
 
 // Reads and parses the file at `path`; errors start with the path.
 absl::StatusOr<Profile> ReadProfileFile(const std::string& path);
