@@ -6,6 +6,7 @@ find_package(Protobuf REQUIRED)
 find_package(absl REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
+find_package(nlohmann_json 3.10 REQUIRED)
 
 # libunwind (the nongnu.org one, Debian's libunwind-dev). LLVM's
 # libunwind-NN-dev conflicts with it and owns /usr/lib/<triplet>/libunwind.so

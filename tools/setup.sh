@@ -28,8 +28,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   # the preload: stack unwinding, gzip, the non-allocating demangler
   libunwind8 zlib1g-dev libiberty-dev
-  # the analyzer: pprof schema, abseil, DWARF for `heapwatch symbolize`
-  libprotobuf-dev protobuf-compiler libabsl-dev libdw-dev libelf-dev
+  # the analyzer: pprof schema, abseil, DWARF for `heapwatch symbolize`, JSON reports
+  libprotobuf-dev protobuf-compiler libabsl-dev libdw-dev libelf-dev nlohmann-json3-dev
   # tests: GoogleTest, the real pprof client (go tool pprof), libFuzzer
   # (clang), exit-time checkers the leak zoo compares against (valgrind; gcc
   # brings LeakSanitizer), programs of the compatibility matrix
