@@ -15,6 +15,7 @@ struct Verb {
 };
 
 const std::vector<Verb> kVerbs = {
+    {"run", heapwatch::RunCommand, "run a program with the heap profiler preloaded"},
 };
 
 void PrintUsage(FILE* out) {

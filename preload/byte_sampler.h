@@ -46,6 +46,12 @@ class ByteSampler {
     armed_ = false;
   }
 
+  // Stops sampling on this thread for good (well, for 2^60 bytes).
+  void Park() {
+    bytes_until_sample_ = int64_t{1} << 60;
+    armed_ = true;
+  }
+
   // Test-only: a fixed seed for reproducible gaps.
   void SeedForTesting(uint64_t seed);
 

@@ -20,13 +20,6 @@ uint32_t SlotHash(uintptr_t address) {
 
 }  // namespace
 
-bool SampledBlocks::Init() {
-  constexpr size_t kBuckets = size_t{1} << kFilterBits;
-  filter_ = static_cast<std::atomic<uint64_t>*>(MapPages(kBuckets / 8));
-  bucket_counts_ = static_cast<uint16_t*>(MapPages(kBuckets * sizeof(uint16_t)));
-  return filter_ != nullptr && bucket_counts_ != nullptr;
-}
-
 void SampledBlocks::CountIn(uint64_t bucket) {
   uint16_t& count = bucket_counts_[bucket];
   if (count == kCountSaturated) return;  // stays "maybe" forever: correct, only slower
@@ -144,7 +137,7 @@ size_t SampledBlocks::Count() {
 }
 
 size_t SampledBlocks::BytesMapped() {
-  size_t total = (size_t{1} << kFilterBits) / 8 + (size_t{1} << kFilterBits) * sizeof(uint16_t);
+  size_t total = sizeof(filter_) + sizeof(bucket_counts_);
   for (Shard& shard : shards_) {
     SpinLockHolder hold(shard.lock);
     total += sizeof(SampledBlock) * shard.capacity;

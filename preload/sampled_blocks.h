@@ -55,9 +55,6 @@ class SampledBlocks {
   static constexpr int kFilterBits = 19;
   static constexpr int kShardCount = 64;
 
-  // Maps the filter and the bucket counts. False when out of memory.
-  bool Init();
-
   // The hot path: false means `address` is certainly not a sampled block.
   __attribute__((always_inline)) bool MayContain(uintptr_t address) const {
     uint64_t bucket = Bucket(address);
@@ -123,8 +120,11 @@ class SampledBlocks {
   void CountIn(uint64_t bucket);
   void CountOut(uint64_t bucket);
 
-  std::atomic<uint64_t>* filter_ = nullptr;  // 2^kFilterBits bits
-  uint16_t* bucket_counts_ = nullptr;        // live records per bucket; saturates
+  // Arrays, not mappings: the process-wide instance is constant-initialized
+  // (zero pages until touched), so the free hook never tests for "not yet
+  // set up". 64 KiB of filter, 1 MiB of counts touched only on sampled paths.
+  std::atomic<uint64_t> filter_[(size_t{1} << kFilterBits) / 64] = {};  // one bit per bucket
+  uint16_t bucket_counts_[size_t{1} << kFilterBits] = {};               // live records; saturates
   Shard shards_[kShardCount];
 };
 

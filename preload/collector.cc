@@ -1,0 +1,336 @@
+#include "preload/collector.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <new>
+
+#include "preload/allocation_recorder.h"
+#include "preload/diagnostics.h"
+#include "preload/heap_profile_writer.h"
+#include "preload/internal_arena.h"
+#include "preload/loaded_objects.h"
+#include "preload/location_table.h"
+#include "preload/profile_file.h"
+#include "preload/profiler_state.h"
+#include "preload/protobuf_writer.h"
+#include "preload/stack_table.h"
+#include "preload/string_table.h"
+#include "preload/thread_state.h"
+
+#ifndef HEAPWATCH_VERSION
+#define HEAPWATCH_VERSION "dev"
+#endif
+
+namespace heapwatch {
+namespace {
+
+// How long the thread sleeps when nothing wakes it: the ring is drained at
+// least this often, so samples never wait long and the ring rarely fills.
+constexpr int64_t kDrainPeriodNanos = 100'000'000;
+
+struct CollectorState {
+  pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
+  // Everything below is guarded by `mutex`.
+  StringTable strings;
+  LoadedObjects objects;
+  LocationTable locations;
+  StackTable stacks;
+  PageVector<uint64_t> inuse_count;  // scratch for one profile, per stack
+  PageVector<uint64_t> inuse_bytes;
+  const char* main_program_path = "";
+  int pid = 0;
+  int64_t start_realtime_nanos = 0;
+  int64_t next_periodic_nanos = 0;  // monotonic
+  uint32_t sequence = 0;            // of the last periodic/on-demand profile
+  bool write_failed = false;
+
+  // The thread.
+  pthread_t thread;
+  bool thread_running = false;
+  std::atomic<bool> stop{false};
+  std::atomic<uint32_t> wake_word{0};
+};
+
+CollectorState* g_collector = nullptr;
+
+int64_t Now(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Takes every published sample off the ring into the tables.
+void DrainRing(CollectorState& c) {
+  SampleRing& ring = g_profiler.ring;
+  while (const SampleRecord* record = ring.Front()) {
+    if (!record->abandoned) {
+      uint32_t stack = c.stacks.Intern(record->frames, record->depth,
+                                       [&](uintptr_t pc) { return c.locations.Intern(pc); });
+      if (stack != 0) {
+        StackEntry& entry = c.stacks.at(stack);
+        entry.alloc_count += 1;
+        entry.alloc_bytes += record->size;
+        g_profiler.blocks.AssignStack(record->address, record->position, stack);
+      }
+    }
+    ring.PopFront();
+  }
+}
+
+// Resident set size from /proc/self/statm, in bytes (0 if unreadable).
+uint64_t ResidentBytes() {
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char text[128];
+  ssize_t n = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  text[n] = '\0';
+  unsigned long long size = 0, resident = 0;
+  if (sscanf(text, "%llu %llu", &size, &resident) != 2) return 0;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+size_t ProfilerBytes(const CollectorState& c) {
+  return c.strings.bytes_mapped() + c.objects.bytes_mapped() + c.locations.bytes_mapped() +
+         c.stacks.bytes_mapped() + c.inuse_count.bytes_mapped() + c.inuse_bytes.bytes_mapped() +
+         g_profiler.ring.capacity() * (sizeof(SampleRecord) + 64 + sizeof(uintptr_t) * g_profiler.config.stack_depth) +
+         g_profiler.blocks.BytesMapped();
+}
+
+const char* KindName(ProfileKind kind) {
+  switch (kind) {
+    case ProfileKind::kPeriodic: return "periodic";
+    case ProfileKind::kOnDemand: return "on-demand";
+    case ProfileKind::kExit: return "exit";
+  }
+  return "";
+}
+
+bool WriteProfileLocked(CollectorState& c, ProfileKind kind) {
+  if (c.write_failed) return false;
+  c.objects.Refresh();
+  DrainRing(c);
+  // In use: the live sampled blocks, by stack.
+  size_t stack_count = c.stacks.size();
+  c.inuse_count.Clear();
+  c.inuse_bytes.Clear();
+  if (!c.inuse_count.Resize(stack_count) || !c.inuse_bytes.Resize(stack_count)) return false;
+  uint64_t live = 0, unassigned = 0;
+  g_profiler.blocks.ForEach([&](const SampledBlock& block) {
+    ++live;
+    // A block whose sample is still in flight (claimed, not yet published
+    // when we drained) has no stack yet: it shows in the next profile.
+    if (block.stack_id == 0 || block.stack_id > stack_count) {
+      ++unassigned;
+      return;
+    }
+    c.inuse_count[block.stack_id - 1] += 1;
+    c.inuse_bytes[block.stack_id - 1] += block.size;
+  });
+
+  char name[64];
+  if (kind == ProfileKind::kExit) {
+    snprintf(name, sizeof(name), "heap.%d.exit.pb.gz", c.pid);
+  } else {
+    snprintf(name, sizeof(name), "heap.%d.%04u.pb.gz", c.pid, ++c.sequence);
+  }
+  const ProfilerStats& stats = g_profiler.stats;
+  char lines[8][320];
+  snprintf(lines[0], sizeof(lines[0]), "heapwatch %s: %s heap profile of pid %d", HEAPWATCH_VERSION,
+           KindName(kind), c.pid);
+  snprintf(lines[1], sizeof(lines[1]), "pid=%d", c.pid);
+  snprintf(lines[2], sizeof(lines[2]), "kind=%s", KindName(kind));
+  snprintf(lines[3], sizeof(lines[3]), "exe=%s", c.main_program_path);
+  snprintf(lines[4], sizeof(lines[4]), "rate=%lld", static_cast<long long>(g_profiler.config.sample_rate));
+  snprintf(lines[5], sizeof(lines[5]),
+           "samples=%llu dropped_samples=%llu untracked_samples=%llu live_sampled_blocks=%llu",
+           static_cast<unsigned long long>(stats.samples.load(std::memory_order_relaxed)),
+           static_cast<unsigned long long>(stats.dropped_samples.load(std::memory_order_relaxed)),
+           static_cast<unsigned long long>(stats.untracked_samples.load(std::memory_order_relaxed)),
+           static_cast<unsigned long long>(live - unassigned));
+  snprintf(lines[6], sizeof(lines[6]), "rss_bytes=%llu heapwatch_bytes=%llu",
+           static_cast<unsigned long long>(ResidentBytes()), static_cast<unsigned long long>(ProfilerBytes(c)));
+  snprintf(lines[7], sizeof(lines[7]),
+           "exit profile: in-use values are blocks not freed at exit, which are not necessarily leaks");
+  const char* comments[8];
+  for (int i = 0; i < 8; ++i) comments[i] = lines[i];
+
+  HeapProfileInput input = {
+      .strings = &c.strings,
+      .stacks = &c.stacks,
+      .locations = &c.locations,
+      .objects = &c.objects,
+      .inuse_count = c.inuse_count.data(),
+      .inuse_bytes = c.inuse_bytes.data(),
+      .sample_rate = g_profiler.config.sample_rate,
+      .time_nanos = Now(CLOCK_REALTIME),
+      .duration_nanos = Now(CLOCK_REALTIME) - c.start_realtime_nanos,
+      .comments = comments,
+      .comment_count = static_cast<size_t>(kind == ProfileKind::kExit ? 8 : 7),
+  };
+  ProfileFile file;
+  bool ok = file.Open(g_profiler.config.output_dir, name);
+  if (ok) {
+    ProtobufWriter writer(ProfileFile::Sink, &file);
+    ok = WriteHeapProfile(input, writer) && file.Commit();
+  }
+  if (!ok) {
+    // Say it once, and step aside: the program carries on unprofiled.
+    WarnAlways("cannot write %s/%s: %s; heap profiling is off for the rest of this process",
+               g_profiler.config.output_dir, name, strerror(errno));
+    c.write_failed = true;
+    g_profiler.phase.store(Phase::kStopped, std::memory_order_release);
+    file.Abort();
+  }
+  return ok;
+}
+
+void WaitForWork(CollectorState& c, uint32_t observed, int64_t timeout_nanos) {
+  if (timeout_nanos <= 0) return;
+  timespec timeout = {static_cast<time_t>(timeout_nanos / 1'000'000'000),
+                      static_cast<long>(timeout_nanos % 1'000'000'000)};
+  syscall(SYS_futex, &c.wake_word, FUTEX_WAIT_PRIVATE, observed, &timeout, nullptr, 0);
+}
+
+void* CollectorMain(void*) {
+  CollectorState& c = *g_collector;
+  // Everything this thread allocates (libc, zlib) passes through unsampled.
+  CurrentThread().busy = 1;
+  const int64_t interval = g_profiler.config.interval_nanos;
+  for (;;) {
+    uint32_t observed = c.wake_word.load(std::memory_order_acquire);
+    if (c.stop.load(std::memory_order_acquire)) break;
+    int64_t timeout = kDrainPeriodNanos;
+    if (interval > 0) {
+      int64_t until_periodic = c.next_periodic_nanos - Now(CLOCK_MONOTONIC);
+      if (until_periodic < timeout) timeout = until_periodic;
+    }
+    WaitForWork(c, observed, timeout);
+    if (c.stop.load(std::memory_order_acquire)) break;
+    pthread_mutex_lock(&c.mutex);
+    DrainRing(c);
+    FinishDeferredFrees();
+    int64_t now = Now(CLOCK_MONOTONIC);
+    if (interval > 0 && now >= c.next_periodic_nanos &&
+        g_profiler.phase.load(std::memory_order_acquire) == Phase::kActive) {
+      WriteProfileLocked(c, ProfileKind::kPeriodic);
+      c.next_periodic_nanos += interval;
+      if (c.next_periodic_nanos <= now) c.next_periodic_nanos = now + interval;  // fell behind: do not burst
+    }
+    pthread_mutex_unlock(&c.mutex);
+  }
+  return nullptr;
+}
+
+void ResetForNewProcess(CollectorState& c) {
+  c.pid = static_cast<int>(getpid());
+  c.start_realtime_nanos = Now(CLOCK_REALTIME);
+  c.next_periodic_nanos = Now(CLOCK_MONOTONIC) + g_profiler.config.interval_nanos;
+  c.sequence = 0;
+}
+
+}  // namespace
+
+bool InitCollector(const char* main_program_path) {
+  void* memory = MapPages(sizeof(CollectorState));
+  if (memory == nullptr) return false;
+  auto* c = new (memory) CollectorState();
+  if (!c->strings.Init()) return false;
+  c->main_program_path = main_program_path;
+  c->objects.Init(main_program_path, &c->strings);
+  c->locations.Init(&c->objects, &c->strings, nullptr);
+  c->objects.Refresh();
+  ResetForNewProcess(*c);
+  g_collector = c;
+  return true;
+}
+
+bool StartCollectorThread() {
+  CollectorState& c = *g_collector;
+  c.stop.store(false, std::memory_order_release);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 2 << 20);
+  // The thread must never run the program's signal handlers: block every
+  // signal while creating it, so it starts with all of them blocked.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  int error = pthread_create(&c.thread, &attr, CollectorMain, nullptr);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  pthread_attr_destroy(&attr);
+  if (error != 0) {
+    Warn("cannot start the collector thread (%s): profiles will be written at exit only", strerror(error));
+    return false;
+  }
+  pthread_setname_np(c.thread, "heapwatch");
+  c.thread_running = true;
+  return true;
+}
+
+void StopCollectorThread() {
+  CollectorState& c = *g_collector;
+  if (!c.thread_running) return;
+  c.stop.store(true, std::memory_order_release);
+  WakeCollector();
+  pthread_join(c.thread, nullptr);
+  c.thread_running = false;
+}
+
+bool WriteProfileNow(ProfileKind kind) {
+  if (g_collector == nullptr) return false;
+  CollectorState& c = *g_collector;
+  pthread_mutex_lock(&c.mutex);
+  FinishDeferredFrees();
+  bool ok = WriteProfileLocked(c, kind);
+  pthread_mutex_unlock(&c.mutex);
+  return ok;
+}
+
+void WakeCollector() {
+  CollectorState* c = g_collector;
+  if (c == nullptr) return;
+  c->wake_word.fetch_add(1, std::memory_order_release);
+  syscall(SYS_futex, &c->wake_word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+void CollectorPrepareFork() {
+  ++CurrentThread().busy;
+  if (g_collector != nullptr) pthread_mutex_lock(&g_collector->mutex);
+  g_profiler.blocks.LockAllForFork();
+}
+
+void CollectorParentAfterFork() {
+  g_profiler.blocks.UnlockAllAfterFork();
+  if (g_collector != nullptr) pthread_mutex_unlock(&g_collector->mutex);
+  --CurrentThread().busy;
+}
+
+void CollectorChildAfterFork() {
+  g_profiler.blocks.UnlockAllAfterFork();
+  g_profiler.ring.RepairAfterFork();
+  if (g_collector != nullptr) {
+    CollectorState& c = *g_collector;
+    // This thread holds the mutex; the thread that owned the collector does
+    // not exist here.
+    pthread_mutex_init(&c.mutex, nullptr);
+    c.thread_running = false;
+    c.stop.store(false, std::memory_order_relaxed);
+    ResetForNewProcess(c);
+    if (g_profiler.phase.load(std::memory_order_acquire) == Phase::kActive) StartCollectorThread();
+  }
+  --CurrentThread().busy;
+}
+
+}  // namespace heapwatch
