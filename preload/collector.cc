@@ -320,6 +320,13 @@ void CollectorParentAfterFork() {
 void CollectorChildAfterFork() {
   g_profiler.blocks.UnlockAllAfterFork();
   g_profiler.ring.RepairAfterFork();
+  // The child's diagnostics are about its own life. (Its profiles still
+  // include what it inherited: those blocks are really in its heap.)
+  ProfilerStats& stats = g_profiler.stats;
+  for (std::atomic<uint64_t>* counter :
+       {&stats.samples, &stats.dropped_samples, &stats.untracked_samples, &stats.deferred_frees}) {
+    counter->store(0, std::memory_order_relaxed);
+  }
   if (g_collector != nullptr) {
     CollectorState& c = *g_collector;
     // This thread holds the mutex; the thread that owned the collector does
