@@ -146,6 +146,9 @@ void FunctionNameShortener::Step() {
       for (const Literal& symbol : kOperatorSymbols) {
         if (At(symbol.text, symbol.length)) {
           EmitConsumed(symbol.length);
+          // "operator<< <char>(...)": the demangler spaces template arguments
+          // off an operator ending in '<'; that space ends no return type.
+          if (At(" <", 2)) Consume(1);
           state_ = State::kText;
           return;
         }
