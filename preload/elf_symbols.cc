@@ -146,8 +146,10 @@ bool ElfSymbolTable::LoadFrom(ElfFile* file, uint32_t section_type, InternalAren
   while (names_end > 0 && strings[names_end - 1] != '\0') --names_end;
   if (names_end > UINT32_MAX) names_end = UINT32_MAX;
   size_t symbol_count = table->sh_size / sizeof(ElfW(Sym));
+  // Names are not read here (only aliases' are, below), so the string
+  // table's pages stay out of memory until Lookup returns their names.
   auto usable = [&](const ElfW(Sym)& symbol) {
-    return IsFunction(symbol) && symbol.st_name != 0 && symbol.st_name < names_end && strings[symbol.st_name] != '\0';
+    return IsFunction(symbol) && symbol.st_name != 0 && symbol.st_name < names_end;
   };
 
   size_t count = 0;
@@ -238,6 +240,10 @@ bool ElfSymbolTable::LoadFrom(ElfFile* file, uint32_t section_type, InternalAren
   size_t mapped_end = RoundUp(file_bytes, page);
   if (keep_begin > 0) munmap(bytes, keep_begin);
   if (mapped_end > keep_end) munmap(bytes + keep_end, mapped_end - keep_end);
+  // Load read the names of aliases (and the kernel mapped their neighbours):
+  // drop those pages from this process (they stay in the page cache), so
+  // only names Lookup returns come back.
+  madvise(bytes + keep_begin, keep_end - keep_begin, MADV_DONTNEED);
 
   entries_ = entries;
   count_ = kept;

@@ -10,9 +10,9 @@
 //    packages), else the object's .symtab, else its .dynsym.
 //  - The address table (16 bytes per distinct function address) comes from
 //    the caller's InternalArena; names stay in the file's string table, of
-//    which only the pages are kept mapped, and only the pages of names
-//    actually returned ever become resident. Scratch space during Load is
-//    mmap'd and returned.
+//    which only the pages are kept mapped, and after Load only the pages of
+//    names Lookup returned are resident. Scratch space during Load is mmap'd
+//    and returned.
 //  - Lookup() is a binary search; it returns the function containing a
 //    link-time address (runtime address minus dl_iterate_phdr's dlpi_addr).
 //
@@ -92,7 +92,7 @@ class ElfSymbolTable {
   // Arena bytes of the address table.
   size_t table_bytes() const { return count_ * sizeof(Entry); }
   // Bytes of the file kept mapped (the string table's pages); only pages of
-  // names Lookup returned, or of aliases compared during Load, are resident.
+  // names Lookup returned are resident.
   size_t mapped_bytes() const { return mapping_size_; }
 
  private:
