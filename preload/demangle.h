@@ -12,7 +12,9 @@
 //  - Anything else (C, or not demangleable) unchanged.
 //
 // No malloc: libiberty's callback entry points are used, and checked:
-//  - cplus_demangle_v3_callback (cp-demangle.c, d_demangle_callback) keeps its
+//  - cplus_demangle_v3_callback (cp-demangle.c) is d_demangle_callback, the
+//    function libstdc++ also exports as __gcclibcxx_demangle_callback,
+//    documented there as the "allocationless entry point". It keeps its
 //    component and substitution arrays in VLAs/alloca and prints through a
 //    fixed 256-byte buffer to the callback (cplus_demangle_print_callback's
 //    saved scopes and templates are VLAs too); malloc/realloc/free are only
@@ -26,11 +28,15 @@
 // (20230104) the call graph from both entry points reaches no allocator
 // except that print_ident call. tests/unit/no_malloc_test.cc counts mallocs.
 //
-// Stack, not heap: libiberty's working set is on the caller's stack, about
-// 72 bytes per char of the mangled name plus its recursion (limited by
-// libiberty to 2048 levels for C++, 1024 for Rust). Symbols longer than
-// kMaxDemangledSymbolLength are left mangled; the longest then needs well
-// under 1 MiB of stack (tested on a 1 MiB thread).
+// Stack, not heap: libiberty keeps its working state on the caller's stack.
+// For C++ it refuses symbols over 1024 chars (2 components per char against
+// its recursion limit of 2048: the PR 87675 stack guard; c++filt shows them
+// mangled too) and stops at 2048 levels of recursion; Rust stops at 1024
+// levels. The worst symbol found (1000 nested pointer types) takes about
+// 430 KiB of stack; tests run hostile names on a 1 MiB thread. Give the
+// calling thread at least 1 MiB. Symbols longer than
+// kMaxDemangledSymbolLength are left mangled: the copy made to NUL-terminate
+// them lives on the stack too.
 
 #ifndef HEAPWATCH_PRELOAD_DEMANGLE_H_
 #define HEAPWATCH_PRELOAD_DEMANGLE_H_
@@ -39,8 +45,9 @@
 
 namespace heapwatch {
 
-// Longer mangled names are not demangled (see "Stack" above). Real C++
-// symbols rarely pass 1 KiB; 4 KiB keeps the deepest template nests.
+// Longer symbols are not demangled (see "Stack" above). It only matters for
+// Rust: libiberty already stops C++ at 1024 chars, and v0 symbols of deeply
+// generic code run to a few KiB.
 inline constexpr size_t kMaxDemangledSymbolLength = 4096;
 
 // c++filt's rendering of symbol[0, length) (C++ with parameters, Rust legacy
