@@ -354,9 +354,11 @@ size_t DemangleSymbol(const char* symbol, size_t length, char* out, size_t out_s
   if (!CopyForDemangling(symbol, length, mangled) || !RustV0SafeOrNotV0(mangled, length)) return 0;
   // Rust first, as c++filt does: legacy Rust symbols are valid C++ ones too.
   BufferSink rust{out, out_size};
-  if (rust_demangle_callback(mangled, kCxxfiltOptions, BufferSink::Callback, &rust) != 0) return rust.Finish();
+  if (rust_demangle_callback(mangled, kCxxfiltOptions, BufferSink::Callback, &rust) != 0)
+    return rust.Finish();
   BufferSink cxx{out, out_size};
-  if (cplus_demangle_v3_callback(mangled, kCxxfiltOptions, BufferSink::Callback, &cxx) != 0) return cxx.Finish();
+  if (cplus_demangle_v3_callback(mangled, kCxxfiltOptions, BufferSink::Callback, &cxx) != 0)
+    return cxx.Finish();
   out[0] = '\0';
   return 0;
 }
@@ -378,7 +380,8 @@ size_t FunctionDisplayName(const char* symbol, size_t length, char* out, size_t 
       // Nothing is left of it: show the whole demangled name, as
       // ShortenFunctionName does.
       BufferSink cxx{out, out_size};
-      if (cplus_demangle_v3_callback(mangled, kCxxfiltOptions, BufferSink::Callback, &cxx) != 0) return cxx.Finish();
+      if (cplus_demangle_v3_callback(mangled, kCxxfiltOptions, BufferSink::Callback, &cxx) != 0)
+        return cxx.Finish();
     }
   }
   return CopyRaw(symbol, length, out, out_size);

@@ -23,14 +23,17 @@ constexpr unsigned char kNativeClass = ELFCLASS32;
 #endif
 
 // [offset, offset + length) lies inside [0, size), without overflow.
-bool InRange(uint64_t offset, uint64_t length, uint64_t size) { return offset <= size && length <= size - offset; }
+bool InRange(uint64_t offset, uint64_t length, uint64_t size) {
+  return offset <= size && length <= size - offset;
+}
 
 bool Aligned(uint64_t offset, size_t alignment) { return offset % alignment == 0; }
 
 // Note records: a header, the name padded to `alignment`, the descriptor
 // padded to `alignment`. Alignment is 4, or 8 in segments/sections aligned
 // so (the ELF gABI's rule, followed by GNU property notes).
-bool FindBuildIdNote(const uint8_t* notes, size_t size, size_t alignment, const uint8_t** id, size_t* id_size) {
+bool FindBuildIdNote(const uint8_t* notes, size_t size, size_t alignment, const uint8_t** id,
+                     size_t* id_size) {
   static constexpr char kGnu[] = "GNU";  // with its NUL, as n_namesz counts it
   alignment = alignment == 8 ? 8 : 4;
   size_t offset = 0;
@@ -173,7 +176,8 @@ size_t BuildIdFromProgramHeaders(ElfW(Addr) load_bias, const ElfW(Phdr)* headers
     const uint8_t* bytes = reinterpret_cast<const uint8_t*>(load_bias + note.p_vaddr);
     const uint8_t* id = nullptr;
     size_t id_size = 0;
-    if (FindBuildIdNote(bytes, note.p_memsz, note.p_align, &id, &id_size)) return WriteHex(id, id_size, hex, hex_size);
+    if (FindBuildIdNote(bytes, note.p_memsz, note.p_align, &id, &id_size))
+      return WriteHex(id, id_size, hex, hex_size);
   }
   return 0;
 }

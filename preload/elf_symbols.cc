@@ -58,6 +58,7 @@ bool Preferred(const Candidate& a, const Candidate& b, const char* strings) {
   const char* b_name = strings + b.name;
   size_t a_length = BaseLength(a_name);
   size_t b_length = BaseLength(b_name);
+  if ((a_length == 0) != (b_length == 0)) return b_length == 0;  // an empty name names nothing
   size_t a_underscores = LeadingUnderscores(a_name, a_length);
   size_t b_underscores = LeadingUnderscores(b_name, b_length);
   if (a_underscores != b_underscores) return a_underscores < b_underscores;
@@ -85,8 +86,9 @@ bool DebugFilePath(const char* root, const char* build_id, char* path, size_t pa
   };
   static constexpr char kDirectory[] = "/.build-id/";
   static constexpr char kSuffix[] = ".debug";
-  return append(root, std::strlen(root)) && append(kDirectory, sizeof(kDirectory) - 1) && append(build_id, 2) &&
-         append("/", 1) && append(build_id + 2, std::strlen(build_id + 2)) && append(kSuffix, sizeof(kSuffix) - 1);
+  return append(root, std::strlen(root)) && append(kDirectory, sizeof(kDirectory) - 1) &&
+         append(build_id, 2) && append("/", 1) && append(build_id + 2, std::strlen(build_id + 2)) &&
+         append(kSuffix, sizeof(kSuffix) - 1);
 }
 
 size_t RoundUp(size_t value, size_t multiple) { return (value + multiple - 1) / multiple * multiple; }
@@ -132,7 +134,8 @@ bool ElfSymbolTable::LoadFrom(ElfFile* file, uint32_t section_type, InternalAren
   for (size_t i = 0; i < file->section_count() && table == nullptr; ++i) {
     if (file->section(i)->sh_type == section_type) table = file->section(i);
   }
-  if (table == nullptr || table->sh_entsize != sizeof(ElfW(Sym)) || table->sh_offset % alignof(ElfW(Sym)) != 0) {
+  if (table == nullptr || table->sh_entsize != sizeof(ElfW(Sym)) ||
+      table->sh_offset % alignof(ElfW(Sym)) != 0) {
     return false;
   }
   const ElfW(Sym)* symbols = reinterpret_cast<const ElfW(Sym)*>(file->SectionData(*table));
@@ -141,10 +144,9 @@ bool ElfSymbolTable::LoadFrom(ElfFile* file, uint32_t section_type, InternalAren
   const char* strings = reinterpret_cast<const char*>(file->SectionData(*string_section));
   if (strings == nullptr) return false;
   // Every name must end inside the table: only offsets before its last NUL
-  // are names. Entry::name is 32 bits; a larger table keeps its first 4 GiB.
+  // are names.
   uint64_t names_end = string_section->sh_size;
   while (names_end > 0 && strings[names_end - 1] != '\0') --names_end;
-  if (names_end > UINT32_MAX) names_end = UINT32_MAX;
   size_t symbol_count = table->sh_size / sizeof(ElfW(Sym));
   // Names are not read here (only aliases' are, below), so the string
   // table's pages stay out of memory until Lookup returns their names.
@@ -169,7 +171,8 @@ bool ElfSymbolTable::LoadFrom(ElfFile* file, uint32_t section_type, InternalAren
     candidate.name = static_cast<uint32_t>(symbol.st_name);
     candidate.binding_rank = BindingRank(symbol.st_info);
     const ElfW(Shdr)* section = symbol.st_shndx < SHN_LORESERVE ? file->section(symbol.st_shndx) : nullptr;
-    if (section != nullptr && symbol.st_value >= section->sh_addr && symbol.st_value - section->sh_addr < section->sh_size) {
+    if (section != nullptr && symbol.st_value >= section->sh_addr &&
+        symbol.st_value - section->sh_addr < section->sh_size) {
       candidate.section_end = section->sh_addr + section->sh_size;
     }
   }
@@ -205,7 +208,8 @@ bool ElfSymbolTable::LoadFrom(ElfFile* file, uint32_t section_type, InternalAren
     if (candidate.size == 0) {
       if (candidate.address < covered_end) continue;
       uint64_t end = i + 1 < distinct ? candidates[i + 1].address : UINT64_MAX;
-      if (candidate.section_end > candidate.address && candidate.section_end < end) end = candidate.section_end;
+      if (candidate.section_end > candidate.address && candidate.section_end < end)
+        end = candidate.section_end;
       candidate.size = end == UINT64_MAX ? 1 : end - candidate.address;
     } else {
       uint64_t end = candidate.address + candidate.size;
@@ -255,12 +259,13 @@ bool ElfSymbolTable::LoadFrom(ElfFile* file, uint32_t section_type, InternalAren
 
 const char* ElfSymbolTable::Lookup(uint64_t address, ElfSymbol* symbol) const {
   const Entry* end = entries_ + count_;
-  const Entry* after = std::upper_bound(entries_, end, address,
-                                        [](uint64_t value, const Entry& entry) { return value < entry.address; });
+  const Entry* after = std::upper_bound(
+      entries_, end, address, [](uint64_t value, const Entry& entry) { return value < entry.address; });
   if (after == entries_) return nullptr;
   const Entry& entry = after[-1];
   if (address - entry.address >= entry.size) return nullptr;
   const char* name = strings_ + entry.name;
+  if (name[0] == '\0') return nullptr;  // a malformed table's empty name
   if (symbol != nullptr) {
     symbol->name = name;
     symbol->name_length = BaseLength(name);

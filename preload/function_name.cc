@@ -42,7 +42,8 @@ bool Contains(const char* text, size_t length, Literal part) {
 }
 
 bool EndsWith(const char* text, size_t length, Literal suffix) {
-  return length >= suffix.length && std::memcmp(text + length - suffix.length, suffix.text, suffix.length) == 0;
+  return length >= suffix.length &&
+         std::memcmp(text + length - suffix.length, suffix.text, suffix.length) == 0;
 }
 
 }  // namespace
@@ -201,8 +202,9 @@ size_t FunctionNameShortener::Finish() {
 }
 
 bool LooksLikeCxxFunctionName(const char* name, size_t length) {
-  return Contains(name, length, L("::")) || EndsWith(name, length, L(")")) || EndsWith(name, length, L(" const")) ||
-         Contains(name, length, kOperator) || Contains(name, length, L(" [clone "));
+  return Contains(name, length, L("::")) || EndsWith(name, length, L(")")) ||
+         EndsWith(name, length, L(" const")) || Contains(name, length, kOperator) ||
+         Contains(name, length, L(" [clone "));
 }
 
 size_t ShortenFunctionName(const char* name, size_t length, char* out, size_t out_size) {

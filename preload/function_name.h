@@ -73,13 +73,13 @@ class FunctionNameShortener {
   size_t out_size_;
   size_t length_ = 0;  // length of the short name so far (may exceed out_size_ - 1)
   State state_ = State::kText;
-  int depth_ = 0;           // bracket depth in kSkipGroup / kCopyGroup
-  char open_ = 0;           // kSkipGroup's brackets
+  int depth_ = 0;  // bracket depth in kSkipGroup / kCopyGroup
+  char open_ = 0;  // kSkipGroup's brackets
   char close_ = 0;
-  bool params_ = false;     // kSkipGroup is a parameter list
-  int qualifier_ = 0;       // next qualifier kQualifiers tries
-  char previous_ = 0;       // last input char consumed
-  bool at_start_ = true;    // nothing consumed yet
+  bool params_ = false;   // kSkipGroup is a parameter list
+  int qualifier_ = 0;     // next qualifier kQualifiers tries
+  char previous_ = 0;     // last input char consumed
+  bool at_start_ = true;  // nothing consumed yet
   bool finished_ = false;
   char window_[kWindowSize];
   size_t window_begin_ = 0;

@@ -69,7 +69,8 @@ TEST(DemangleTest, CxxFunctionsOfThisBinaryMatchCxxfilt) {
   // Function symbols (text, weak, ifunc) of this C++ binary: gtest, the
   // standard library's templates, ours.
   std::vector<std::string> symbols;
-  for (const std::string& line : Lines(RunShell("nm --defined-only " + ShellQuote(ThisExecutable())).output)) {
+  for (const std::string& line :
+       Lines(RunShell("nm --defined-only " + ShellQuote(ThisExecutable())).output)) {
     std::istringstream fields(line);
     std::string address, type, name;
     if (!(fields >> address >> type >> name)) continue;
@@ -97,8 +98,9 @@ TEST(DemangleTest, CxxFunctionsOfThisBinaryMatchCxxfilt) {
 
 TEST(DemangleTest, ExamplesFromTheContract) {
   // void std::vector<int>::_M_realloc_insert<int const&>(iterator, int const&)
-  EXPECT_EQ(Display("_ZNSt6vectorIiSaIiEE17_M_realloc_insertIJRKiEEEvN9__gnu_cxx17__normal_iteratorIPiS1_EEDpOT_"),
-            "std::vector::_M_realloc_insert");
+  EXPECT_EQ(
+      Display("_ZNSt6vectorIiSaIiEE17_M_realloc_insertIJRKiEEEvN9__gnu_cxx17__normal_iteratorIPiS1_EEDpOT_"),
+      "std::vector::_M_realloc_insert");
   EXPECT_EQ(Display("_Znwm"), "operator new");
   EXPECT_EQ(Display("_ZN12_GLOBAL__N_16Worker3runEv"), "(anonymous namespace)::Worker::run");
   EXPECT_EQ(Display("_ZZ4mainENKUlvE_clEv"), "main::{lambda()#1}::operator()");
@@ -127,7 +129,8 @@ TEST(DemangleTest, RustV0SymbolsLoseCrateHashes) {
     EXPECT_EQ(Demangled(symbols[i]), expected[i]);
     // Not verbose: no "[crate hash]", no ": type" after const arguments.
     std::string display = std::regex_replace(expected[i], std::regex("\\[[0-9a-f]+\\]"), "");
-    display = std::regex_replace(display, std::regex("([0-9]+): (usize|u8|u16|u32|u64|i32|i64|bool|char)"), "$1");
+    display =
+        std::regex_replace(display, std::regex("([0-9]+): (usize|u8|u16|u32|u64|i32|i64|bool|char)"), "$1");
     EXPECT_EQ(Display(symbols[i]), display) << symbols[i];
   }
   EXPECT_EQ(Display(kRustV0Symbols[1]), "r::main::{closure#0}");
@@ -208,7 +211,10 @@ TEST(DemangleTest, LongNamesAreCutToTheBuffer) {
   EXPECT_EQ(Display(too_long, 100), too_long.substr(0, 99));
   // A raw name is not cut inside a UTF-8 sequence: "größe" with room for
   // "gr" and half of 'ö'.
-  EXPECT_EQ(Display("gr\xc3\xb6\xc3\x9f" "e", 4), "gr");
+  EXPECT_EQ(Display("gr\xc3\xb6\xc3\x9f"
+                    "e",
+                    4),
+            "gr");
 }
 
 // Names built to push libiberty's recursion and stack use: on the worst
@@ -253,7 +259,8 @@ TEST(DemangleTest, HostileNamesFitInAOneMebibyteStack) {
                   Work* work = static_cast<Work*>(data);
                   char out[256];
                   for (const std::string& symbol : work->symbols) {
-                    if (FunctionDisplayName(symbol.data(), symbol.size(), out, sizeof(out)) >= sizeof(out)) break;
+                    if (FunctionDisplayName(symbol.data(), symbol.size(), out, sizeof(out)) >= sizeof(out))
+                      break;
                     if (DemangleSymbol(symbol.data(), symbol.size(), out, sizeof(out)) >= sizeof(out)) break;
                     ++work->done;
                   }

@@ -48,7 +48,9 @@ LoadedObject FindLoadedObject(const std::string& part) {
   dl_iterate_phdr(
       [](dl_phdr_info* info, size_t, void* data) {
         Search* search = static_cast<Search*>(data);
-        if (info->dlpi_name == nullptr || std::strstr(info->dlpi_name, search->part.c_str()) == nullptr) return 0;
+        if (info->dlpi_name == nullptr || std::strstr(info->dlpi_name, search->part.c_str()) == nullptr) {
+          return 0;
+        }
         search->found = {info->dlpi_name, info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum};
         return 1;
       },
@@ -91,7 +93,8 @@ TEST_F(FixtureSymbolsTest, NamesExportedStaticHiddenAndAliasedFunctions) {
   ASSERT_TRUE(table.Load(Fixture().path.c_str(), nullptr, &arena_, ""));
   EXPECT_EQ(table.source(), ElfSymbolTable::Source::kSymtab);
 
-  for (const char* name : {"fixture_add", "fixture_loop", "fixture_static_helper_address", "fixture_hidden_address"}) {
+  for (const char* name :
+       {"fixture_add", "fixture_loop", "fixture_static_helper_address", "fixture_hidden_address"}) {
     ElfSymbol symbol;
     uint64_t address = FixtureAddress(name);
     ASSERT_NE(address, 0u) << name;
@@ -211,7 +214,9 @@ TEST_F(FixtureSymbolsTest, EveryFunctionReadelfListsMapsBackToItsAddress) {
 TEST_F(FixtureSymbolsTest, StrippedCopyFallsBackToDynsym) {
   ScratchDirectory scratch;
   std::string stripped = scratch / "stripped.so";
-  ASSERT_EQ(RunShell("objcopy --strip-all " + ShellQuote(Fixture().path) + " " + ShellQuote(stripped)).exit_status, 0);
+  ASSERT_EQ(
+      RunShell("objcopy --strip-all " + ShellQuote(Fixture().path) + " " + ShellQuote(stripped)).exit_status,
+      0);
   ElfSymbolTable table;
   ASSERT_TRUE(table.Load(stripped.c_str(), nullptr, &arena_, ""));
   EXPECT_EQ(table.source(), ElfSymbolTable::Source::kDynsym);
@@ -233,8 +238,12 @@ TEST_F(FixtureSymbolsTest, PrefersTheDebugFileFoundByBuildId) {
   std::filesystem::create_directories(debug_directory);
   std::string debug_file = debug_directory + "/" + id.substr(2) + ".debug";
   std::string stripped = scratch / "stripped.so";
-  ASSERT_EQ(RunShell("objcopy --only-keep-debug " + ShellQuote(Fixture().path) + " " + ShellQuote(debug_file)).exit_status, 0);
-  ASSERT_EQ(RunShell("objcopy --strip-all " + ShellQuote(Fixture().path) + " " + ShellQuote(stripped)).exit_status, 0);
+  ASSERT_EQ(RunShell("objcopy --only-keep-debug " + ShellQuote(Fixture().path) + " " + ShellQuote(debug_file))
+                .exit_status,
+            0);
+  ASSERT_EQ(
+      RunShell("objcopy --strip-all " + ShellQuote(Fixture().path) + " " + ShellQuote(stripped)).exit_status,
+      0);
 
   ElfSymbolTable table;
   ASSERT_TRUE(table.Load(stripped.c_str(), nullptr, &arena_, scratch.path().c_str()));
@@ -311,7 +320,8 @@ TEST(LibcSymbolsTest, MallocIsNamedMalloc) {
   LoadedObject libc = FindLoadedObject("libc.so.6");
   ASSERT_FALSE(libc.path.empty());
   char build_id[kBuildIdHexCapacity];
-  ASSERT_GT(BuildIdFromProgramHeaders(libc.bias, libc.headers, libc.header_count, build_id, sizeof(build_id)), 0u);
+  ASSERT_GT(BuildIdFromProgramHeaders(libc.bias, libc.headers, libc.header_count, build_id, sizeof(build_id)),
+            0u);
   void* handle = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
   ASSERT_NE(handle, nullptr);
   std::string debug_file = std::string(ElfSymbolTable::kDefaultDebugRoot) + "/.build-id/" +
@@ -400,8 +410,8 @@ TEST_F(CorruptElfTest, NotElfEmptyOrMissing) {
   std::string text = scratch_ / "text";
   ASSERT_TRUE(WriteFileBytes(empty, ""));
   ASSERT_TRUE(WriteFileBytes(text, std::string(4096, 'x')));
-  for (const std::string& path : {empty, text, scratch_.path(), std::string("/nonexistent/lib.so"),
-                                  std::string("/proc/self/maps")}) {
+  for (const std::string& path :
+       {empty, text, scratch_.path(), std::string("/nonexistent/lib.so"), std::string("/proc/self/maps")}) {
     EXPECT_FALSE(table.Load(path.c_str(), nullptr, &arena_, "")) << path;
     EXPECT_EQ(table.symbol_count(), 0u);
     EXPECT_EQ(table.Lookup(0x1000), nullptr);
@@ -421,7 +431,8 @@ TEST_F(CorruptElfTest, TruncatedCopiesHaveNoSymbols) {
   for (size_t length : lengths) {
     if (length >= original_.size()) continue;
     size_t count = 1;
-    EXPECT_EQ(LoadBytes(original_.substr(0, length), &count), ElfSymbolTable::Source::kNone) << "length " << length;
+    EXPECT_EQ(LoadBytes(original_.substr(0, length), &count), ElfSymbolTable::Source::kNone)
+        << "length " << length;
     EXPECT_EQ(count, 0u);
   }
   size_t count = 0;
@@ -431,13 +442,18 @@ TEST_F(CorruptElfTest, TruncatedCopiesHaveNoSymbols) {
 
 TEST_F(CorruptElfTest, BrokenHeadersFindNothing) {
   uint64_t size = original_.size();
-  EXPECT_EQ(LoadBytes(WithHeaderField<ElfW(Off)>(&ElfW(Ehdr)::e_shoff, size + 4096)), ElfSymbolTable::Source::kNone);
-  EXPECT_EQ(LoadBytes(WithHeaderField<ElfW(Off)>(&ElfW(Ehdr)::e_shoff, UINT64_MAX - 7)), ElfSymbolTable::Source::kNone);
+  EXPECT_EQ(LoadBytes(WithHeaderField<ElfW(Off)>(&ElfW(Ehdr)::e_shoff, size + 4096)),
+            ElfSymbolTable::Source::kNone);
+  EXPECT_EQ(LoadBytes(WithHeaderField<ElfW(Off)>(&ElfW(Ehdr)::e_shoff, UINT64_MAX - 7)),
+            ElfSymbolTable::Source::kNone);
   EXPECT_EQ(LoadBytes(WithHeaderField<ElfW(Off)>(&ElfW(Ehdr)::e_shoff, header_.e_shoff + 1)),
             ElfSymbolTable::Source::kNone);
-  EXPECT_EQ(LoadBytes(WithHeaderField<ElfW(Half)>(&ElfW(Ehdr)::e_shnum, 0xffff)), ElfSymbolTable::Source::kNone);
-  EXPECT_EQ(LoadBytes(WithHeaderField<ElfW(Half)>(&ElfW(Ehdr)::e_shentsize, 40)), ElfSymbolTable::Source::kNone);
-  EXPECT_EQ(LoadBytes(WithHeaderField<ElfW(Half)>(&ElfW(Ehdr)::e_type, ET_REL)), ElfSymbolTable::Source::kNone);
+  EXPECT_EQ(LoadBytes(WithHeaderField<ElfW(Half)>(&ElfW(Ehdr)::e_shnum, 0xffff)),
+            ElfSymbolTable::Source::kNone);
+  EXPECT_EQ(LoadBytes(WithHeaderField<ElfW(Half)>(&ElfW(Ehdr)::e_shentsize, 40)),
+            ElfSymbolTable::Source::kNone);
+  EXPECT_EQ(LoadBytes(WithHeaderField<ElfW(Half)>(&ElfW(Ehdr)::e_type, ET_REL)),
+            ElfSymbolTable::Source::kNone);
   std::string wrong_class = original_;
   wrong_class[EI_CLASS] = ELFCLASS32;
   EXPECT_EQ(LoadBytes(wrong_class), ElfSymbolTable::Source::kNone);
@@ -470,9 +486,8 @@ TEST_F(CorruptElfTest, BrokenSymbolTablesAreSkipped) {
        }) {
     EXPECT_EQ(LoadBytes(with_section(symtab, change)), ElfSymbolTable::Source::kDynsym);
   }
-  std::string string_table_out_of_file = with_section(Section(original_, symtab).sh_link, [&](ElfW(Shdr)& s) {
-    s.sh_offset = size - 1;
-  });
+  std::string string_table_out_of_file =
+      with_section(Section(original_, symtab).sh_link, [&](ElfW(Shdr)& s) { s.sh_offset = size - 1; });
   EXPECT_EQ(LoadBytes(string_table_out_of_file), ElfSymbolTable::Source::kDynsym);
 
   // Both broken: nothing.
@@ -485,7 +500,8 @@ TEST_F(CorruptElfTest, BrokenSymbolTablesAreSkipped) {
   // Name offsets out of the string table: those symbols are ignored.
   std::string names_out_of_range = original_;
   ElfW(Shdr) table = Section(original_, symtab);
-  for (uint64_t at = table.sh_offset; at + sizeof(ElfW(Sym)) <= table.sh_offset + table.sh_size; at += sizeof(ElfW(Sym))) {
+  for (uint64_t at = table.sh_offset; at + sizeof(ElfW(Sym)) <= table.sh_offset + table.sh_size;
+       at += sizeof(ElfW(Sym))) {
     ElfW(Sym) symbol;
     std::memcpy(&symbol, names_out_of_range.data() + at, sizeof(symbol));
     symbol.st_name = 0xfffffff0;

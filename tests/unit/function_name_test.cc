@@ -14,9 +14,11 @@ namespace {
 // frames_test.cc checks the expected short forms of most of these).
 const std::vector<std::string>& Names() {
   static const std::vector<std::string> names = {
-      "void std::vector<int, std::allocator<int> >::_M_realloc_insert<int const&>(__gnu_cxx::__normal_iterator<int*, "
+      "void std::vector<int, std::allocator<int> >::_M_realloc_insert<int "
+      "const&>(__gnu_cxx::__normal_iterator<int*, "
       "std::vector<int, std::allocator<int> > >, int const&)",
-      "Cache::insert(std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const&) const",
+      "Cache::insert(std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const&) "
+      "const",
       "unsigned long ns::f(int)",
       "foo(int) [clone .cold]",
       "make_name[abi:cxx11](int)",

@@ -122,8 +122,8 @@ TEST(NoMallocTest, TheProbeSeesAllocations) {
   // does allocate for a punycode identifier (why demangle.cc avoids it).
   EXPECT_GE(AllocationsDuring([] { free(cplus_demangle_v3("_Z3fooi", 0)); }), 1);
   EXPECT_GE(AllocationsDuring([] {
-              rust_demangle_callback(test_support::kRustV0PunycodeSymbol, 0, [](const char*, size_t, void*) {},
-                                     nullptr);
+              rust_demangle_callback(
+                  test_support::kRustV0PunycodeSymbol, 0, [](const char*, size_t, void*) {}, nullptr);
             }),
             1);
 }
@@ -193,8 +193,8 @@ TEST(NoMallocTest, DemanglingAndShortening) {
   char self[4096];
   ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
   ASSERT_GT(length, 0);
-  std::string output = test_support::RunShell("nm --defined-only " +
-                                              test_support::ShellQuote(std::string(self, static_cast<size_t>(length))))
+  std::string output = test_support::RunShell("nm --defined-only " + test_support::ShellQuote(std::string(
+                                                                         self, static_cast<size_t>(length))))
                            .output;
   std::vector<std::string> symbols;
   for (const std::string& line : test_support::Lines(output)) {
@@ -232,9 +232,9 @@ TEST(NoMallocTest, RandomRustV0LikeSymbols) {
   // and back-references: libiberty itself mallocs for some of them (checked
   // below), ours must not for any.
   const std::vector<std::string> fragments = {
-      "C",  "N",  "v",    "I",      "E",       "B",    "_",   "u",     "3",   "1",   "s",  "a",
-      "h",  "3abc", "1x", "u3_abc", "u5ab_cd", "u2ab", "s_",  "B2_",   "B4_", "B6_", "NvC1a", "C1a",
-      "Ru", "Tu", "K",    "j1_",    "F",       "D",    "L_",  "p",     "M",   "X",   "Y"};
+      "C",  "N",    "v",  "I",      "E",       "B",    "_",  "u",   "3",   "1",   "s",     "a",
+      "h",  "3abc", "1x", "u3_abc", "u5ab_cd", "u2ab", "s_", "B2_", "B4_", "B6_", "NvC1a", "C1a",
+      "Ru", "Tu",   "K",  "j1_",    "F",       "D",    "L_", "p",   "M",   "X",   "Y"};
   std::vector<std::string> symbols;
   uint32_t state = 12345;  // fixed: a failure must reproduce
   auto next = [&state] { return (state = state * 1664525u + 1013904223u) >> 8; };
@@ -246,7 +246,8 @@ TEST(NoMallocTest, RandomRustV0LikeSymbols) {
   }
   EXPECT_GT(AllocationsDuring([&] {
               for (const std::string& symbol : symbols) {
-                rust_demangle_callback(symbol.c_str(), 0, [](const char*, size_t, void*) {}, nullptr);
+                rust_demangle_callback(
+                    symbol.c_str(), 0, [](const char*, size_t, void*) {}, nullptr);
               }
             }),
             100);
