@@ -208,8 +208,9 @@ bool ElfSymbolTable::LoadFrom(ElfFile* file, uint32_t section_type, InternalAren
     if (candidate.size == 0) {
       if (candidate.address < covered_end) continue;
       uint64_t end = i + 1 < distinct ? candidates[i + 1].address : UINT64_MAX;
-      if (candidate.section_end > candidate.address && candidate.section_end < end)
+      if (candidate.section_end > candidate.address && candidate.section_end < end) {
         end = candidate.section_end;
+      }
       candidate.size = end == UINT64_MAX ? 1 : end - candidate.address;
     } else {
       uint64_t end = candidate.address + candidate.size;
