@@ -249,7 +249,7 @@ bool InitCollector(const char* main_program_path) {
   if (!c->strings.Init()) return false;
   c->main_program_path = main_program_path;
   c->objects.Init(main_program_path, &c->strings);
-  c->locations.Init(&c->objects, &c->strings, nullptr);
+  c->locations.Init(&c->objects, &c->strings, ResolveFromSymbolTable);
   c->objects.Refresh();
   ResetForNewProcess(*c);
   g_collector = c;

@@ -72,8 +72,10 @@ void* Reallocate(void* block, size_t count, size_t size) {
   }
   SampledBlock saved;
   bool had_record = block != nullptr && TakeBlockRecord(block, &saved);
-  void* result = (count == 1 || g_real.reallocarray == nullptr) ? g_real.realloc(block, total)
-                                                                : g_real.reallocarray(block, count, size);
+  // Always the real realloc, with the product checked above: glibc's
+  // reallocarray calls realloc through the PLT, i.e. our hook, which would
+  // record the allocation twice.
+  void* result = g_real.realloc(block, total);
   if (result == nullptr) {
     // realloc(p, 0) freed p (glibc); any other null leaves p as it was.
     if (had_record && !(block != nullptr && total == 0)) RestoreBlockRecord(saved);

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 
 #include <cstring>
+#include <new>
+
+#include "preload/elf_file.h"
 
 namespace heapwatch {
 namespace {
@@ -13,37 +16,6 @@ namespace {
 constexpr uintptr_t kPage = 4096;
 
 }  // namespace
-
-size_t ReadBuildIdFromMemory(const void* phdrs, int phdr_count, uintptr_t load_bias, char* out,
-                             size_t out_size) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const auto* headers = static_cast<const ElfW(Phdr)*>(phdrs);
-  for (int i = 0; i < phdr_count; ++i) {
-    if (headers[i].p_type != PT_NOTE) continue;
-    const char* note = reinterpret_cast<const char*>(load_bias + headers[i].p_vaddr);
-    const char* end = note + headers[i].p_memsz;
-    // Notes: header, name padded to 4 bytes, descriptor padded to 4 bytes.
-    while (note + sizeof(ElfW(Nhdr)) <= end) {
-      const auto* header = reinterpret_cast<const ElfW(Nhdr)*>(note);
-      const char* name = note + sizeof(ElfW(Nhdr));
-      const char* desc = name + ((header->n_namesz + 3) & ~3u);
-      const char* next = desc + ((header->n_descsz + 3) & ~3u);
-      if (next > end || next < note) break;
-      if (header->n_type == NT_GNU_BUILD_ID && header->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0) {
-        size_t length = 0;
-        for (uint32_t b = 0; b < header->n_descsz && length + 2 < out_size; ++b) {
-          unsigned char byte = static_cast<unsigned char>(desc[b]);
-          out[length++] = kHex[byte >> 4];
-          out[length++] = kHex[byte & 15];
-        }
-        out[length] = '\0';
-        return length;
-      }
-      note = next;
-    }
-  }
-  return 0;
-}
 
 void LoadedObjects::Init(const char* main_program_path, StringTable* strings) {
   main_program_path_ = main_program_path;
@@ -79,18 +51,23 @@ int LoadedObjects::AddObject(dl_phdr_info* info, size_t, void* context) {
   }
   if (self->Known(info->dlpi_addr, name)) return 0;
 
-  char build_id[2 * 64 + 1];
+  char build_id[kBuildIdHexCapacity];
   size_t build_id_length =
-      ReadBuildIdFromMemory(info->dlpi_phdr, info->dlpi_phnum, info->dlpi_addr, build_id, sizeof(build_id));
+      BuildIdFromProgramHeaders(info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum, build_id, sizeof(build_id));
   size_t name_length = std::strlen(name);
   LoadedObject object = {
-      .path = self->paths_.CopyString(name, name_length),
+      .path = self->arena_.CopyString(name, name_length),
+      .build_id = self->arena_.CopyString(build_id, build_id_length),
       .load_bias = info->dlpi_addr,
       .path_string = self->strings_->Intern(name, name_length),
       .build_id_string = self->strings_->Intern(build_id, build_id_length),
       .has_functions = false,
+      .symbols_loaded = false,
+      .symbols = nullptr,
   };
-  if (object.path == nullptr || !self->objects_.PushBack(object)) return 1;  // out of memory: stop
+  if (object.path == nullptr || object.build_id == nullptr || !self->objects_.PushBack(object)) {
+    return 1;  // out of memory: stop
+  }
   uint32_t index = static_cast<uint32_t>(self->objects_.size() - 1);
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr)& phdr = info->dlpi_phdr[i];
@@ -113,6 +90,18 @@ void LoadedObjects::Refresh() {
   refreshing_ = false;
   dl_iterate_phdr(AddObject, this);
   refreshing_ = false;
+}
+
+bool LoadedObjects::FunctionAt(size_t i, uintptr_t pc, ElfSymbol* symbol) {
+  LoadedObject& object = objects_[i];
+  if (!object.symbols_loaded) {
+    object.symbols_loaded = true;
+    void* memory = arena_.Allocate(sizeof(ElfSymbolTable), alignof(ElfSymbolTable));
+    if (memory == nullptr) return false;
+    object.symbols = new (memory) ElfSymbolTable();
+    object.symbols->Load(object.path, object.build_id, &arena_);
+  }
+  return object.symbols != nullptr && object.symbols->Lookup(pc - object.load_bias, symbol) != nullptr;
 }
 
 int LoadedObjects::FindSegment(uintptr_t pc) const {

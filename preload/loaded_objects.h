@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "preload/elf_symbols.h"
 #include "preload/internal_arena.h"
 #include "preload/page_vector.h"
 #include "preload/string_table.h"
@@ -24,10 +25,13 @@ namespace heapwatch {
 
 struct LoadedObject {
   const char* path;       // absolute
+  const char* build_id;   // hex, "" if none
   uintptr_t load_bias;    // runtime address minus link-time address
   uint32_t path_string;   // indices into the StringTable
   uint32_t build_id_string;
   bool has_functions;     // some frame in it was named from its symbols
+  bool symbols_loaded;    // `symbols` was loaded (possibly empty)
+  ElfSymbolTable* symbols;
 };
 
 struct LoadedSegment {
@@ -57,7 +61,13 @@ class LoadedObjects {
   const LoadedObject& object(size_t i) const { return objects_[i]; }
   void MarkHasFunctions(size_t i) { objects_[i].has_functions = true; }
 
-  size_t bytes_mapped() const { return objects_.bytes_mapped() + segments_.bytes_mapped() + paths_.bytes_mapped(); }
+  // The function of object `i` containing runtime address `pc`, from the
+  // object's symbol table, read from its file on first use. A file replaced
+  // on disk since it was loaded (different build ID) names nothing.
+  bool FunctionAt(size_t i, uintptr_t pc, ElfSymbol* symbol);
+
+  // Our memory (symbol tables included, not the file pages they map).
+  size_t bytes_mapped() const { return objects_.bytes_mapped() + segments_.bytes_mapped() + arena_.bytes_mapped(); }
 
  private:
   static int AddObject(dl_phdr_info* info, size_t, void* self);
@@ -69,14 +79,8 @@ class LoadedObjects {
   StringTable* strings_ = nullptr;
   PageVector<LoadedObject> objects_;
   PageVector<LoadedSegment> segments_;
-  InternalArena paths_;
+  InternalArena arena_;  // paths, build IDs, symbol tables
 };
-
-// The GNU build ID of the object whose program headers are `phdrs` (loaded
-// at `load_bias`), as lowercase hex into `out` (at least 2 * 20 + 1 bytes
-// for SHA-1 IDs; longer IDs are cut to fit). Returns the length, 0 if none.
-size_t ReadBuildIdFromMemory(const void* phdrs, int phdr_count, uintptr_t load_bias, char* out,
-                             size_t out_size);
 
 }  // namespace heapwatch
 

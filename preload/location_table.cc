@@ -1,5 +1,9 @@
 #include "preload/location_table.h"
 
+#include <cstring>
+
+#include "preload/demangle.h"
+
 namespace heapwatch {
 namespace {
 
@@ -7,6 +11,18 @@ namespace {
 constexpr size_t kNameBytes = 1024;
 
 }  // namespace
+
+bool ResolveFromSymbolTable(LoadedObjects& objects, uint32_t object, uintptr_t pc, uint64_t* start, char* name,
+                            char* system_name, size_t name_size) {
+  ElfSymbol symbol;
+  if (!objects.FunctionAt(object, pc, &symbol)) return false;
+  *start = symbol.start;
+  size_t length = symbol.name_length < name_size ? symbol.name_length : name_size - 1;
+  std::memcpy(system_name, symbol.name, length);
+  system_name[length] = '\0';
+  FunctionDisplayName(symbol.name, symbol.name_length, name, name_size);
+  return true;
+}
 
 void LocationTable::Init(LoadedObjects* objects, StringTable* strings, FunctionResolver resolver) {
   objects_ = objects;
@@ -17,10 +33,9 @@ void LocationTable::Init(LoadedObjects* objects, StringTable* strings, FunctionR
 uint32_t LocationTable::ResolveFunction(int segment, uintptr_t pc) {
   if (segment < 0 || resolver_ == nullptr) return 0;
   uint32_t object_index = objects_->segment(segment).object;
-  const LoadedObject& object = objects_->object(object_index);
   uint64_t start = 0;
   char name[kNameBytes], system_name[kNameBytes];
-  if (!resolver_(object, pc, &start, name, system_name, kNameBytes)) return 0;
+  if (!resolver_(*objects_, object_index, pc, &start, name, system_name, kNameBytes)) return 0;
   objects_->MarkHasFunctions(object_index);
   uint64_t key[2] = {object_index, start};
   uint64_t hash = HashWords(key, 2);

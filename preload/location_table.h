@@ -31,11 +31,16 @@ struct FunctionEntry {
   uint32_t system_name;
 };
 
-// Finds the function containing a frame. Returns false when there is none;
-// else sets the symbol's link-time start and its names (demangled and as in
-// the symbol table), each at most `name_size` bytes with the NUL.
-using FunctionResolver = bool (*)(const LoadedObject& object, uintptr_t pc, uint64_t* start, char* name,
-                                  char* system_name, size_t name_size);
+// Finds the function containing a frame of object `object`. Returns false
+// when there is none; else sets the symbol's link-time start and its names
+// (as pprof shows it, and as in the symbol table), each at most `name_size`
+// bytes with the NUL.
+using FunctionResolver = bool (*)(LoadedObjects& objects, uint32_t object, uintptr_t pc, uint64_t* start,
+                                  char* name, char* system_name, size_t name_size);
+
+// The resolver of the real collector: the object's ELF symbols, demangled.
+bool ResolveFromSymbolTable(LoadedObjects& objects, uint32_t object, uintptr_t pc, uint64_t* start, char* name,
+                            char* system_name, size_t name_size);
 
 class LocationTable {
  public:

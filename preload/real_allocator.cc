@@ -57,7 +57,6 @@ bool ResolveRealAllocator() {
   Resolve(real.malloc, "malloc", "__libc_malloc", true);
   Resolve(real.calloc, "calloc", "__libc_calloc", true);
   Resolve(real.realloc, "realloc", "__libc_realloc", true);
-  Resolve(real.reallocarray, "reallocarray", nullptr, false);
   Resolve(real.memalign, "memalign", "__libc_memalign", true);
   Resolve(real.posix_memalign, "posix_memalign", nullptr, true);
   Resolve(real.aligned_alloc, "aligned_alloc", nullptr, true);

@@ -22,7 +22,6 @@ struct RealAllocator {
   void (*free)(void*);
   void* (*calloc)(size_t, size_t);
   void* (*realloc)(void*, size_t);
-  void* (*reallocarray)(void*, size_t, size_t);  // may be null: emulated
   void* (*memalign)(size_t, size_t);
   int (*posix_memalign)(void**, size_t, size_t);
   void* (*aligned_alloc)(size_t, size_t);

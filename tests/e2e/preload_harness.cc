@@ -43,8 +43,8 @@ std::string MakeTempDir(const std::string& tag) {
   return dir;
 }
 
-RunResult Run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-              int timeout_seconds) {
+RunResult RunProgram(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+              int timeout_seconds, const std::string& cwd) {
   RunResult result;
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -75,6 +75,7 @@ RunResult Run(const std::vector<std::string>& argv, const std::map<std::string, 
     dup2(err_pipe[1], 2);
     // Its own process group, so a timeout can kill whatever it started.
     setpgid(0, 0);
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
     execve(args[0], args.data(), envp.data());
     _exit(127);
   }
@@ -123,7 +124,7 @@ RunResult RunUnderPreload(const std::vector<std::string>& argv, const std::strin
   env["LD_PRELOAD"] = PreloadLibrary();
   env["HEAPWATCH_OUT"] = out_dir;
   if (!env.count("HEAPWATCH_INTERVAL")) env["HEAPWATCH_INTERVAL"] = "0";
-  return Run(argv, env, timeout_seconds);
+  return RunProgram(argv, env, timeout_seconds);
 }
 
 perftools::profiles::Profile ReadProfile(const std::string& path) {

@@ -34,10 +34,10 @@ struct RunResult {
   std::string out, err;
 };
 
-// Runs `argv` with `env` added to (or overriding) the test's environment;
-// stdin is /dev/null. Kills it after `timeout_seconds`.
-RunResult Run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-              int timeout_seconds = 60);
+// Runs `argv` with `env` added to (or overriding) the test's environment,
+// in `cwd` if given; stdin is /dev/null. Kills it after `timeout_seconds`.
+RunResult RunProgram(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+              int timeout_seconds = 60, const std::string& cwd = "");
 
 // Runs `argv` under the preload writing to `out_dir`, with HEAPWATCH_QUIET
 // unset; `env` adds HEAPWATCH_RATE etc.

@@ -28,7 +28,7 @@ struct FakeSymbol {
 };
 FakeSymbol g_symbols[3];
 
-bool FakeResolver(const LoadedObject&, uintptr_t pc, uint64_t* start, char* name, char* system_name,
+bool FakeResolver(LoadedObjects&, uint32_t, uintptr_t pc, uint64_t* start, char* name, char* system_name,
                   size_t size) {
   for (const FakeSymbol& s : g_symbols) {
     if (s.pc == pc) {
