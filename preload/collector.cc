@@ -54,6 +54,15 @@ struct CollectorState {
   uint32_t sequence = 0;            // of the last periodic/on-demand profile
   bool write_failed = false;
 
+  // Profiles asked for by other threads (heapwatch_dump, the exit profile)
+  // are written by the collector thread when it runs: symbol loading and
+  // demangling need its known, large stack. One request at a time.
+  pthread_cond_t request_done = PTHREAD_COND_INITIALIZER;
+  bool request_pending = false;
+  ProfileKind request_kind = ProfileKind::kOnDemand;
+  uint64_t requests_served = 0;
+  bool request_result = false;
+
   // The thread.
   pthread_t thread;
   bool thread_running = false;
@@ -221,6 +230,12 @@ void* CollectorMain(void*) {
     pthread_mutex_lock(&c.mutex);
     DrainRing(c);
     FinishDeferredFrees();
+    if (c.request_pending) {
+      c.request_result = WriteProfileLocked(c, c.request_kind);
+      c.request_pending = false;
+      ++c.requests_served;
+      pthread_cond_broadcast(&c.request_done);
+    }
     int64_t now = Now(CLOCK_MONOTONIC);
     if (interval > 0 && now >= c.next_periodic_nanos &&
         g_profiler.phase.load(std::memory_order_acquire) == Phase::kActive) {
@@ -292,8 +307,20 @@ bool WriteProfileNow(ProfileKind kind) {
   if (g_collector == nullptr) return false;
   CollectorState& c = *g_collector;
   pthread_mutex_lock(&c.mutex);
-  FinishDeferredFrees();
-  bool ok = WriteProfileLocked(c, kind);
+  bool ok;
+  if (c.thread_running && !pthread_equal(pthread_self(), c.thread)) {
+    while (c.request_pending) pthread_cond_wait(&c.request_done, &c.mutex);
+    c.request_pending = true;
+    c.request_kind = kind;
+    uint64_t ticket = c.requests_served + 1;
+    WakeCollector();
+    while (c.requests_served < ticket) pthread_cond_wait(&c.request_done, &c.mutex);
+    ok = c.request_result;
+  } else {
+    // No collector thread (it could not start): this thread does the work.
+    FinishDeferredFrees();
+    ok = WriteProfileLocked(c, kind);
+  }
   pthread_mutex_unlock(&c.mutex);
   return ok;
 }
@@ -330,8 +357,10 @@ void CollectorChildAfterFork() {
   if (g_collector != nullptr) {
     CollectorState& c = *g_collector;
     // This thread holds the mutex; the thread that owned the collector does
-    // not exist here.
+    // not exist here, nor does anyone waiting for a request.
     pthread_mutex_init(&c.mutex, nullptr);
+    pthread_cond_init(&c.request_done, nullptr);
+    c.request_pending = false;
     c.thread_running = false;
     c.stop.store(false, std::memory_order_relaxed);
     ResetForNewProcess(c);

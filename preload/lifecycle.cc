@@ -133,15 +133,18 @@ void Finish() {
   // locks may be held by this very thread. No exit profile then.
   if (CurrentThread().busy != 0) return;
   BusyScope busy;
+  // No more periodic profiles; the exit profile is written by the collector
+  // thread, which then stops.
+  g_profiler.phase.store(Phase::kStopped, std::memory_order_release);
+  bool written = WriteProfileNow(ProfileKind::kExit);
   StopCollectorThread();
-  if (WriteProfileNow(ProfileKind::kExit)) {
+  if (written) {
     uint64_t dropped = g_profiler.stats.dropped_samples.load(std::memory_order_relaxed);
     if (dropped != 0) {
       Warn("%llu sampled allocations were dropped because the collector fell behind (see the profile comments)",
            static_cast<unsigned long long>(dropped));
     }
   }
-  g_profiler.phase.store(Phase::kStopped, std::memory_order_release);
 }
 
 __attribute__((constructor)) void HeapwatchConstructor() { Start(); }

@@ -88,5 +88,25 @@ TEST(PreloadAllocationTest, PeriodicProfilesAreNumberedAndComplete) {
   }
 }
 
+TEST(PreloadAllocationTest, DumpOnDemandFromAnyThread) {
+  std::string dir = MakeTempDir("out");
+  RunResult r = RunUnderPreload({TestProgram("dump_api")}, dir, {{"HEAPWATCH_RATE", "64"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "active=1 rate=64 dumps=2\n");
+  std::vector<std::string> files = ProfileFiles(dir);
+  ASSERT_EQ(files.size(), 3u) << "two on demand, then the exit profile";
+  EXPECT_NE(files[0].find(".0001.pb.gz"), std::string::npos);
+  EXPECT_NE(files[1].find(".0002.pb.gz"), std::string::npos);
+  EXPECT_NE(files[2].find(".exit.pb.gz"), std::string::npos);
+  for (int i = 0; i < 2; ++i) {
+    perftools::profiles::Profile p = ReadProfile(files[i]);
+    EXPECT_EQ(CommentValue(p, "kind"), "on-demand");
+    EXPECT_GT(TotalsAtLeaf(p, "KeepBeforeDump").inuse_space, 0) << "at rate 64 a 7777-byte block is sampled with probability 1 - exp(-121)";
+  }
+  // Without the preload the program runs and finds no API.
+  RunResult plain = RunProgram({TestProgram("dump_api")}, {{"LD_PRELOAD", ""}});
+  EXPECT_EQ(plain.out, "active=0 rate=0 dumps=0\n");
+}
+
 }  // namespace
 }  // namespace heapwatch::testing
