@@ -8,6 +8,7 @@
 #include "preload/collector.h"
 #include "preload/real_allocator.h"
 #include "preload/stack_capture.h"
+#include "preload/stack_table.h"
 
 namespace heapwatch {
 
@@ -52,13 +53,13 @@ void RecordSample(void* block, size_t size) {
   record->size = size;
   record->depth = static_cast<uint32_t>(depth);
   std::memcpy(record->frames, frames, sizeof(uintptr_t) * static_cast<size_t>(depth));
-  // The block's record goes in before the sample is published, so the
-  // collector always finds it when it attaches the interned stack.
-  if (!g_profiler.blocks.Insert({.address = address, .size = size, .token = position})) {
+  if (!g_profiler.blocks.Insert(
+          {.address = address, .size = size, .stack_hash = StackTable::Hash(frames, static_cast<uint32_t>(depth))})) {
     g_profiler.stats.untracked_samples.fetch_add(1, std::memory_order_relaxed);
   }
   g_profiler.ring.Publish(position);
   g_profiler.stats.samples.fetch_add(1, std::memory_order_relaxed);
+  StartCollectorThreadIfDue();
   if ((position + 1) % g_profiler.wake_stride == 0) WakeCollector();
 }
 
@@ -86,10 +87,16 @@ void* RecordAllocationSlow(void* block, size_t size) {
   return block;
 }
 
+// Every path below that takes a shard lock on a program thread marks the
+// thread busy first: a signal handler that interrupts it while it holds the
+// lock then neither samples (which would take a shard lock) nor waits on one
+// (its frees go through TryRemove and are deferred).
+
 bool ForgetBlockSlow(void* block) {
   uintptr_t address = reinterpret_cast<uintptr_t>(block);
   SampledBlock removed;
   if (CurrentThread().busy == 0) {
+    BusyScope busy;
     g_profiler.blocks.Remove(address, &removed);
     return true;
   }
@@ -102,14 +109,27 @@ bool ForgetBlockSlow(void* block) {
 bool TakeBlockRecord(void* block, SampledBlock* saved) {
   uintptr_t address = reinterpret_cast<uintptr_t>(block);
   if (!g_profiler.blocks.MayContain(address)) return false;
-  if (CurrentThread().busy == 0) return g_profiler.blocks.Remove(address, saved);
+  if (CurrentThread().busy == 0) {
+    BusyScope busy;
+    return g_profiler.blocks.Remove(address, saved);
+  }
   // A realloc cannot be deferred. If the lock is busy the record stays, and
   // reads as in use until the address is sampled again: a corner (a signal
   // handler reallocating a sampled block while we hold its shard) we accept.
   return g_profiler.blocks.TryRemove(address, saved) == SampledBlocks::TryResult::kRemoved;
 }
 
-void RestoreBlockRecord(const SampledBlock& saved) { g_profiler.blocks.Insert(saved); }
+void RestoreBlockRecord(const SampledBlock& saved) {
+  if (CurrentThread().busy != 0) {
+    // A realloc that failed inside a handler interrupting our own code: the
+    // shard may be held by this very thread. Losing the record (the block
+    // goes untracked) is better than waiting forever.
+    g_profiler.stats.untracked_samples.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  BusyScope busy;
+  g_profiler.blocks.Insert(saved);
+}
 
 size_t FinishDeferredFrees() {
   DeferredFree* node = g_deferred_frees.exchange(nullptr, std::memory_order_acquire);

@@ -38,6 +38,8 @@ namespace {
 // least this often, so samples never wait long and the ring rarely fills.
 constexpr int64_t kDrainPeriodNanos = 100'000'000;
 
+enum : int { kThreadNotStarted, kThreadStarting, kThreadStarted, kThreadFailed };
+
 struct CollectorState {
   pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
   // Everything below is guarded by `mutex`.
@@ -63,9 +65,13 @@ struct CollectorState {
   uint64_t requests_served = 0;
   bool request_result = false;
 
-  // The thread.
+  // The thread. `thread_state` is read without the mutex by allocating
+  // threads (to decide whether to start it); `thread_running` is the
+  // mutex-guarded truth for everyone else.
   pthread_t thread;
   bool thread_running = false;
+  std::atomic<int> thread_state{kThreadNotStarted};
+  int64_t thread_due_nanos = 0;  // monotonic: when the first periodic profile is due
   std::atomic<bool> stop{false};
   std::atomic<uint32_t> wake_word{0};
 };
@@ -89,7 +95,6 @@ void DrainRing(CollectorState& c) {
         StackEntry& entry = c.stacks.at(stack);
         entry.alloc_count += 1;
         entry.alloc_bytes += record->size;
-        g_profiler.blocks.AssignStack(record->address, record->position, stack);
       }
     }
     ring.PopFront();
@@ -139,13 +144,14 @@ bool WriteProfileLocked(CollectorState& c, ProfileKind kind) {
   g_profiler.blocks.ForEach([&](const SampledBlock& block) {
     ++live;
     // A block whose sample is still in flight (claimed, not yet published
-    // when we drained) has no stack yet: it shows in the next profile.
-    if (block.stack_id == 0 || block.stack_id > stack_count) {
+    // when we drained) has no interned stack yet: it shows next time.
+    uint32_t stack = c.stacks.FindByHash(block.stack_hash);
+    if (stack == 0) {
       ++unassigned;
       return;
     }
-    c.inuse_count[block.stack_id - 1] += 1;
-    c.inuse_bytes[block.stack_id - 1] += block.size;
+    c.inuse_count[stack - 1] += 1;
+    c.inuse_bytes[stack - 1] += block.size;
   });
 
   char name[64];
@@ -163,10 +169,11 @@ bool WriteProfileLocked(CollectorState& c, ProfileKind kind) {
   snprintf(lines[3], sizeof(lines[3]), "exe=%s", c.main_program_path);
   snprintf(lines[4], sizeof(lines[4]), "rate=%lld", static_cast<long long>(g_profiler.config.sample_rate));
   snprintf(lines[5], sizeof(lines[5]),
-           "samples=%llu dropped_samples=%llu untracked_samples=%llu live_sampled_blocks=%llu",
+           "samples=%llu dropped_samples=%llu untracked_samples=%llu deferred_frees=%llu live_sampled_blocks=%llu",
            static_cast<unsigned long long>(stats.samples.load(std::memory_order_relaxed)),
            static_cast<unsigned long long>(stats.dropped_samples.load(std::memory_order_relaxed)),
            static_cast<unsigned long long>(stats.untracked_samples.load(std::memory_order_relaxed)),
+           static_cast<unsigned long long>(stats.deferred_frees.load(std::memory_order_relaxed)),
            static_cast<unsigned long long>(live - unassigned));
   snprintf(lines[6], sizeof(lines[6]), "rss_bytes=%llu heapwatch_bytes=%llu",
            static_cast<unsigned long long>(ResidentBytes()), static_cast<unsigned long long>(ProfilerBytes(c)));
@@ -251,8 +258,45 @@ void* CollectorMain(void*) {
 void ResetForNewProcess(CollectorState& c) {
   c.pid = static_cast<int>(getpid());
   c.start_realtime_nanos = Now(CLOCK_REALTIME);
-  c.next_periodic_nanos = Now(CLOCK_MONOTONIC) + g_profiler.config.interval_nanos;
+  int64_t interval = g_profiler.config.interval_nanos;
+  c.next_periodic_nanos = Now(CLOCK_MONOTONIC) + interval;
+  c.thread_due_nanos = interval > 0 ? c.next_periodic_nanos : INT64_MAX;
   c.sequence = 0;
+  c.thread_running = false;
+  c.thread_state.store(kThreadNotStarted, std::memory_order_release);
+}
+
+// Creates the thread. The caller has moved thread_state to kThreadStarting.
+bool StartThread(CollectorState& c) {
+  c.stop.store(false, std::memory_order_release);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 2 << 20);
+  // The thread must never run the program's signal handlers: block every
+  // signal while creating it, so it starts with all of them blocked.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  pthread_mutex_lock(&c.mutex);
+  int error = pthread_create(&c.thread, &attr, CollectorMain, nullptr);
+  c.thread_running = error == 0;
+  pthread_mutex_unlock(&c.mutex);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  pthread_attr_destroy(&attr);
+  if (error != 0) {
+    c.thread_state.store(kThreadFailed, std::memory_order_release);
+    Warn("cannot start the collector thread (%s): profiles will be written at exit only", strerror(error));
+    return false;
+  }
+  pthread_setname_np(c.thread, "heapwatch");
+  c.thread_state.store(kThreadStarted, std::memory_order_release);
+  return true;
+}
+
+// Starts the thread unless it runs, is being started, or failed to start.
+void StartThreadOnce(CollectorState& c) {
+  int expected = kThreadNotStarted;
+  if (c.thread_state.compare_exchange_strong(expected, kThreadStarting, std::memory_order_acq_rel)) StartThread(c);
 }
 
 }  // namespace
@@ -271,41 +315,36 @@ bool InitCollector(const char* main_program_path) {
   return true;
 }
 
-bool StartCollectorThread() {
-  CollectorState& c = *g_collector;
-  c.stop.store(false, std::memory_order_release);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 2 << 20);
-  // The thread must never run the program's signal handlers: block every
-  // signal while creating it, so it starts with all of them blocked.
-  sigset_t all, previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &previous);
-  int error = pthread_create(&c.thread, &attr, CollectorMain, nullptr);
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  pthread_attr_destroy(&attr);
-  if (error != 0) {
-    Warn("cannot start the collector thread (%s): profiles will be written at exit only", strerror(error));
-    return false;
+void StartCollectorThreadIfDue() {
+  CollectorState* c = g_collector;
+  if (c == nullptr || c->thread_state.load(std::memory_order_acquire) != kThreadNotStarted) return;
+  if (g_profiler.ring.ApproximateBacklog() < g_profiler.wake_stride && Now(CLOCK_MONOTONIC) < c->thread_due_nanos) {
+    return;
   }
-  pthread_setname_np(c.thread, "heapwatch");
-  c.thread_running = true;
-  return true;
+  StartThreadOnce(*c);
 }
 
 void StopCollectorThread() {
   CollectorState& c = *g_collector;
-  if (!c.thread_running) return;
+  pthread_mutex_lock(&c.mutex);
+  bool running = c.thread_running;
+  pthread_mutex_unlock(&c.mutex);
+  if (!running) return;
   c.stop.store(true, std::memory_order_release);
   WakeCollector();
   pthread_join(c.thread, nullptr);
+  pthread_mutex_lock(&c.mutex);
   c.thread_running = false;
+  pthread_mutex_unlock(&c.mutex);
 }
 
 bool WriteProfileNow(ProfileKind kind) {
   if (g_collector == nullptr) return false;
   CollectorState& c = *g_collector;
+  // A program asking for a profile is a safe moment to start the thread
+  // (its stack is sized for symbol work). Not at exit: a process that never
+  // needed the thread writes its last profile itself.
+  if (kind == ProfileKind::kOnDemand) StartThreadOnce(c);
   pthread_mutex_lock(&c.mutex);
   bool ok;
   if (c.thread_running && !pthread_equal(pthread_self(), c.thread)) {
@@ -361,10 +400,8 @@ void CollectorChildAfterFork() {
     pthread_mutex_init(&c.mutex, nullptr);
     pthread_cond_init(&c.request_done, nullptr);
     c.request_pending = false;
-    c.thread_running = false;
     c.stop.store(false, std::memory_order_relaxed);
-    ResetForNewProcess(c);
-    if (g_profiler.phase.load(std::memory_order_acquire) == Phase::kActive) StartCollectorThread();
+    ResetForNewProcess(c);  // its thread starts when due, like the parent's
   }
   --CurrentThread().busy;
 }

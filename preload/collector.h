@@ -11,11 +11,19 @@
 // Lock order: collector mutex, then sampled-block shard locks. Allocating
 // threads take shard locks only, never the mutex.
 //
+// The thread starts lazily, when it is first needed: when the first
+// periodic profile is due, when samples back up in the ring, or when a
+// program asks for a profile. A thread is visible to the program: glibc
+// aborts a setresgid() whose effect differs between threads (setpriv drops
+// per-thread capabilities first), and unshare(CLONE_NEWUSER) fails in a
+// multi-threaded process. Short-lived tools therefore never get one; their
+// exit profile is written on the exiting thread.
+//
 // fork(): the prepare handler takes the mutex and every shard lock (so the
 // child inherits consistent tables), marking the forking thread busy so that
 // anything allocating or freeing inside fork cannot wait on those locks. The
-// child repairs the ring, takes its own pid, restarts numbering and starts
-// its own thread; the parent carries on.
+// child repairs the ring, takes its own pid and restarts numbering; its own
+// thread starts lazily like the parent's did. The parent carries on.
 
 #ifndef HEAPWATCH_PRELOAD_COLLECTOR_H_
 #define HEAPWATCH_PRELOAD_COLLECTOR_H_
@@ -31,9 +39,11 @@ enum class ProfileKind { kPeriodic, kOnDemand, kExit };
 // absolute path. False when out of memory.
 bool InitCollector(const char* main_program_path);
 
-// Starts the background thread (periodic profiles). False if it could not
-// be created; profiles are then written only at exit and on demand.
-bool StartCollectorThread();
+// Starts the background thread now if it is due: the first periodic profile
+// is due or the ring's backlog is past the wake-up mark. Called after each
+// published sample (cheap once the thread runs). If the thread cannot be
+// created, profiles are written at exit and on demand only.
+void StartCollectorThreadIfDue();
 
 // Stops and joins the thread, if running.
 void StopCollectorThread();

@@ -29,8 +29,14 @@ namespace {
 
 char g_main_program_path[PATH_MAX] = "";
 
-// The ring holds about this many bytes of samples.
+// The ring holds about this many bytes of samples. At the default rate a
+// sample is rare (one per 512 KiB allocated) and 4 MiB is seconds of slack.
+// When (nearly) every allocation is sampled, a busy thread produces millions
+// a second and the ring must bridge the collector's scheduling delay on a
+// loaded machine: give it 32 MiB (~50,000 samples at depth 64).
 constexpr size_t kRingBytes = size_t{4} << 20;
+constexpr size_t kExactRingBytes = size_t{32} << 20;
+constexpr int64_t kExactRateLimit = 64;
 constexpr char kDefaultDirectoryName[] = "heapwatch-profiles";
 
 // Makes config.output_dir absolute (from HEAPWATCH_OUT or the default under
@@ -112,19 +118,21 @@ void Start() {
   g_main_program_path[n > 0 ? n : 0] = '\0';
 
   size_t slot_bytes = 128 + sizeof(uintptr_t) * static_cast<size_t>(config.stack_depth);
+  size_t ring_bytes = config.sample_rate <= kExactRateLimit ? kExactRingBytes : kRingBytes;
   size_t slots = 1024;
-  while (slots * 2 * slot_bytes <= kRingBytes) slots *= 2;
+  while (slots * 2 * slot_bytes <= ring_bytes) slots *= 2;
   if (!ChooseOutputDirectory(config) || !g_profiler.ring.Init(slots, config.stack_depth) ||
       !InitCollector(g_main_program_path)) {
     g_profiler.phase.store(Phase::kStopped, std::memory_order_release);
     return;
   }
-  g_profiler.wake_stride = g_profiler.ring.capacity() / 4;
+  // Wake the collector early: by the time it runs, more samples have come.
+  g_profiler.wake_stride = g_profiler.ring.capacity() / 16;
   ByteSampler::SetRate(config.sample_rate);
   InitStackCapture();
   pthread_atfork(CollectorPrepareFork, CollectorParentAfterFork, CollectorChildAfterFork);
   g_profiler.phase.store(Phase::kActive, std::memory_order_release);
-  StartCollectorThread();
+  // No thread yet: it starts when first needed (collector.h says why).
 }
 
 void Finish() {

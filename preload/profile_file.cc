@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -50,6 +51,9 @@ bool ProfileFile::Open(const char* directory, const char* name) {
   unlink(temp_path_);
   fd_ = open(temp_path_, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd_ < 0) return false;
+  bytes_written_ = 0;
+  rlimit limit;
+  size_limit_ = getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY ? limit.rlim_cur : UINT64_MAX;
   if (stream_ == nullptr) {
     stream_ = MapPages(sizeof(z_stream) + kOutputChunk);
     if (stream_ == nullptr) {
@@ -74,6 +78,11 @@ bool ProfileFile::Open(const char* directory, const char* name) {
 }
 
 bool ProfileFile::WriteAll(const uint8_t* data, size_t size) {
+  if (size > size_limit_ - bytes_written_) {
+    errno = EFBIG;  // instead of SIGXFSZ
+    return false;
+  }
+  bytes_written_ += size;
   while (size > 0) {
     ssize_t written = write(fd_, data, size);
     if (written < 0) {

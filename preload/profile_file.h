@@ -9,6 +9,10 @@
 // final name rather than writing through it.
 //
 // zlib's memory comes from MapPages, not from the malloc we interpose.
+//
+// A write past RLIMIT_FSIZE raises SIGXFSZ on the whole process, whose
+// default action kills it: we never attempt one. The limit is checked
+// before each write, which then fails with EFBIG like any other error.
 
 #ifndef HEAPWATCH_PRELOAD_PROFILE_FILE_H_
 #define HEAPWATCH_PRELOAD_PROFILE_FILE_H_
@@ -51,6 +55,8 @@ class ProfileFile {
   bool WriteAll(const uint8_t* data, size_t size);
 
   int fd_ = -1;
+  uint64_t bytes_written_ = 0;
+  uint64_t size_limit_ = UINT64_MAX;  // RLIMIT_FSIZE when the file was opened
   bool stream_open_ = false;
   void* stream_ = nullptr;  // z_stream, in its own mapping
   char temp_path_[kMaxPathLength + 64] = {};

@@ -120,13 +120,6 @@ SampledBlocks::TryResult SampledBlocks::TryRemove(uintptr_t address, SampledBloc
   return result;
 }
 
-void SampledBlocks::AssignStack(uintptr_t address, uint64_t token, uint32_t stack_id) {
-  Shard& shard = ShardOf(Bucket(address));
-  SpinLockHolder hold(shard.lock);
-  SampledBlock* slot = Find(shard, address);
-  if (slot != nullptr && slot->token == token) slot->stack_id = stack_id;
-}
-
 size_t SampledBlocks::Count() {
   size_t total = 0;
   for (Shard& shard : shards_) {

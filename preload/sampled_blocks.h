@@ -8,7 +8,10 @@
 // A free never travels anywhere: removing the block's record is the free.
 // The collector computes in-use totals by scanning the records, so a sampled
 // free cannot be lost or reordered against its allocation, whatever happens
-// to the ring (full, or an allocation event still in flight).
+// to the ring (full, or an allocation event still in flight). Each record
+// carries the hash of its stack, computed by the allocating thread, which
+// the scan maps to the collector's interned stack: the collector never has
+// to come back here per sample.
 //
 // Layout:
 //  - a filter of 2^19 bits (64 KiB): bit b is set while some live record
@@ -44,10 +47,9 @@
 namespace heapwatch {
 
 struct SampledBlock {
-  uintptr_t address = 0;  // 0 marks an empty table slot
-  uint64_t size = 0;      // bytes requested
-  uint64_t token = 0;     // the sample's ring position
-  uint32_t stack_id = 0;  // 0 until the collector interned the stack
+  uintptr_t address = 0;    // 0 marks an empty table slot
+  uint64_t size = 0;        // bytes requested
+  uint64_t stack_hash = 0;  // HashWords of the sample's frames (StackTable's key)
 };
 
 class SampledBlocks {
@@ -72,10 +74,6 @@ class SampledBlocks {
   // by this very thread, interrupted by a signal).
   enum class TryResult { kRemoved, kAbsent, kBusy };
   TryResult TryRemove(uintptr_t address, SampledBlock* removed);
-
-  // Collector: records the interned stack of the sample `token`, if its block
-  // is still live (the address may have been freed, or reused by another).
-  void AssignStack(uintptr_t address, uint64_t token, uint32_t stack_id);
 
   // Collector: calls fn(const SampledBlock&) for every live record, one shard
   // at a time under its lock. fn must not allocate or free.

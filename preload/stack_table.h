@@ -29,9 +29,14 @@ class StackTable {
   // The id of the stack `frames[0..depth)`, interning it if new, in which
   // case location_of(frame) gives each frame's location id. 0 when out of
   // memory.
+  // The key stacks are interned under; allocating threads compute it too.
+  static uint64_t Hash(const uintptr_t* frames, uint32_t depth) {
+    return HashWords(reinterpret_cast<const uint64_t*>(frames), depth);
+  }
+
   template <typename LocationOf>
   uint32_t Intern(const uintptr_t* frames, uint32_t depth, LocationOf&& location_of) {
-    uint64_t hash = HashWords(reinterpret_cast<const uint64_t*>(frames), depth);
+    uint64_t hash = Hash(frames, depth);
     uint32_t found = index_.Find(hash, [&](uint32_t id) {
       const StackEntry& e = entries_[id - 1];
       return e.depth == depth && (depth == 0 || std::memcmp(&frames_[e.first], frames, depth * sizeof(uintptr_t)) == 0);
@@ -47,6 +52,13 @@ class StackTable {
       return 0;
     }
     return id;
+  }
+
+  // The id of the interned stack whose hash is `hash`, or 0 if none is (yet).
+  // Two different stacks with one 64-bit hash would be confused here; with
+  // n stacks that happens with probability ~n^2 / 2^65.
+  uint32_t FindByHash(uint64_t hash) const {
+    return index_.Find(hash, [](uint32_t) { return true; });
   }
 
   size_t size() const { return entries_.size(); }

@@ -19,17 +19,14 @@ class SampledBlocksTest : public ::testing::Test {
 TEST_F(SampledBlocksTest, InsertFindRemove) {
   const uintptr_t a = 0x7f0000001230;
   EXPECT_FALSE(blocks_.MayContain(a));
-  ASSERT_TRUE(blocks_.Insert({.address = a, .size = 100, .token = 7}));
+  ASSERT_TRUE(blocks_.Insert({.address = a, .size = 100, .stack_hash = 7}));
   EXPECT_TRUE(blocks_.MayContain(a));
   EXPECT_EQ(blocks_.Count(), 1u);
-  blocks_.AssignStack(a, 6, 99);  // wrong token: a later sample at a reused address
-  blocks_.AssignStack(a, 7, 5);
   SampledBlock removed;
   ASSERT_TRUE(blocks_.Remove(a, &removed));
   EXPECT_EQ(removed.address, a);
   EXPECT_EQ(removed.size, 100u);
-  EXPECT_EQ(removed.token, 7u);
-  EXPECT_EQ(removed.stack_id, 5u);
+  EXPECT_EQ(removed.stack_hash, 7u);
   EXPECT_FALSE(blocks_.MayContain(a)) << "the filter bit clears with the last record of its bucket";
   EXPECT_FALSE(blocks_.Remove(a, &removed));
   EXPECT_EQ(blocks_.Count(), 0u);
@@ -37,7 +34,7 @@ TEST_F(SampledBlocksTest, InsertFindRemove) {
 
 TEST_F(SampledBlocksTest, TryRemoveReportsBusyInsteadOfWaiting) {
   const uintptr_t a = 0x5000;
-  ASSERT_TRUE(blocks_.Insert({.address = a, .size = 1, .token = 1}));
+  ASSERT_TRUE(blocks_.Insert({.address = a, .size = 1, .stack_hash = 1}));
   SampledBlock removed;
   blocks_.LockAllForFork();  // every shard held, as by an interrupted holder
   EXPECT_EQ(blocks_.TryRemove(a, &removed), SampledBlocks::TryResult::kBusy);
@@ -58,7 +55,7 @@ TEST_F(SampledBlocksTest, MatchesAReferenceModel) {
       // Addresses packed closely, as a heap's are, to collide in shards.
       uintptr_t address = 0x10000 + (rng() % 400000) * 16;
       if (model.count(address)) continue;
-      ASSERT_TRUE(blocks_.Insert({.address = address, .size = address / 16, .token = uint64_t(step)}));
+      ASSERT_TRUE(blocks_.Insert({.address = address, .size = address / 16, .stack_hash = uint64_t(step)}));
       model[address] = step;
       live.push_back(address);
     } else {
@@ -68,7 +65,7 @@ TEST_F(SampledBlocksTest, MatchesAReferenceModel) {
       live.pop_back();
       SampledBlock removed;
       ASSERT_TRUE(blocks_.Remove(address, &removed));
-      ASSERT_EQ(removed.token, model[address]);
+      ASSERT_EQ(removed.stack_hash, model[address]);
       ASSERT_EQ(removed.size, address / 16);
       model.erase(address);
     }
@@ -79,7 +76,7 @@ TEST_F(SampledBlocksTest, MatchesAReferenceModel) {
     ++seen;
     auto it = model.find(b.address);
     ASSERT_NE(it, model.end());
-    EXPECT_EQ(b.token, it->second);
+    EXPECT_EQ(b.stack_hash, it->second);
   });
   EXPECT_EQ(seen, model.size());
   for (const auto& [address, token] : model) EXPECT_TRUE(blocks_.MayContain(address));
@@ -102,13 +99,12 @@ TEST_F(SampledBlocksTest, ConcurrentInsertRemoveAndScan) {
       for (int round = 0; round < 20; ++round) {
         for (uintptr_t i = 0; i < 1000; ++i) {
           uintptr_t address = (uintptr_t(t + 1) << 32) + i * 16;
-          ASSERT_TRUE(blocks_.Insert({.address = address, .size = i, .token = i}));
-          blocks_.AssignStack(address, i, static_cast<uint32_t>(t + 1));
+          ASSERT_TRUE(blocks_.Insert({.address = address, .size = i, .stack_hash = uint64_t(t + 1)}));
         }
         for (uintptr_t i = 0; i < 1000; ++i) {
           SampledBlock removed;
           ASSERT_TRUE(blocks_.Remove((uintptr_t(t + 1) << 32) + i * 16, &removed));
-          ASSERT_EQ(removed.stack_id, static_cast<uint32_t>(t + 1));
+          ASSERT_EQ(removed.stack_hash, uint64_t(t + 1));
         }
       }
     });
