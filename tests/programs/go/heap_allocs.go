@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 )
 
@@ -40,6 +41,10 @@ func init() {
 	// As early as possible: allocations before this are sampled at the
 	// default rate.
 	runtime.MemProfileRate = 1
+	// Collect only when writeProfile asks: a collection started from inside
+	// an allocation allocates too (a sudog, say), on the allocating
+	// function's stack, and would add to its exact numbers.
+	debug.SetGCPercent(-1)
 }
 
 //go:noinline
