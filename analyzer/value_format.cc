@@ -13,7 +13,8 @@ std::string FormatValue(int64_t value, std::string_view unit) {
   double magnitude = value < 0 ? -static_cast<double>(value) : static_cast<double>(value);
   if (magnitude < 1024) return absl::StrFormat("%d B", value);
   size_t unit_index = 0;
-  while (magnitude >= 1024 && unit_index + 1 < kUnits.size()) {
+  // 1023.995 and up would print as "1024.00": that is the next unit.
+  while (magnitude >= 1023.995 && unit_index + 1 < kUnits.size()) {
     magnitude /= 1024;
     ++unit_index;
   }

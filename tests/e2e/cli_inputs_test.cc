@@ -7,7 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "analyzer/profile_codec.h"
 #include "tests/unit/subprocess.h"
+#include "tests/unit/test_profiles.h"
 
 namespace heapwatch {
 namespace {
@@ -96,6 +100,39 @@ TEST(CliInputsTest, HelpAndBadCommandLines) {
   EXPECT_TRUE(listed.Exited(0));
   EXPECT_NE(listed.out.find("  top "), std::string::npos);
   EXPECT_NE(listed.out.find("  diff "), std::string::npos);
+}
+
+TEST(CliInputsTest, DiffJsonSurvivesNamesThatAreNotUtf8) {
+  // Names and paths in profiles are bytes; JSON must be UTF-8.
+  std::string dir = testing::FreshTestDir("cli_utf8");
+  Profile base = testing::ProfileBuilder(testing::InuseTypes()).Add({"caf\xe9", "main"}, {100, 1}).profile();
+  Profile current = testing::ProfileBuilder(testing::InuseTypes()).Add({"caf\xe9", "main"}, {300, 2}).profile();
+  ASSERT_TRUE(WriteProfileFile(base, dir + "/base.pb.gz").ok());
+  ASSERT_TRUE(WriteProfileFile(current, dir + "/new.pb.gz").ok());
+  ProcessResult r = Heapwatch({"diff", "--format=json", dir + "/base.pb.gz", dir + "/new.pb.gz"});
+  ASSERT_TRUE(r.Exited(0)) << r.err;
+  nlohmann::json json = nlohmann::json::parse(r.out);
+  EXPECT_EQ(json["functions"][0]["name"], "caf\xef\xbf\xbd");  // U+FFFD, the replacement character
+  EXPECT_EQ(json["functions"][0]["site"]["delta"]["inuse_space"], 200);
+  ProcessResult text = Heapwatch({"diff", dir + "/base.pb.gz", dir + "/new.pb.gz"});
+  ASSERT_TRUE(text.Exited(0)) << text.err;
+  EXPECT_NE(text.out.find("caf\xe9"), std::string::npos);  // text passes the bytes through
+}
+
+TEST(CliInputsTest, IncompatibleProfilesAreAnInputError) {
+  std::string dir = testing::FreshTestDir("cli_incompatible");
+  Profile cpu = testing::ProfileBuilder(std::vector<ValueType>{{"samples", "count"}, {"cpu", "nanoseconds"}})
+                    .Add({"main"}, {1, 1000})
+                    .profile();
+  ASSERT_TRUE(WriteProfileFile(cpu, dir + "/cpu.pb.gz").ok());
+  ProcessResult r = Heapwatch({"diff", dir + "/cpu.pb.gz", kGood});
+  EXPECT_TRUE(r.Exited(2));
+  EXPECT_NE(r.err.find("incompatible profiles: no common heap sample type"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(dir + "/cpu.pb.gz vs " + kGood), std::string::npos) << r.err;
+  // top reads any profile.
+  ProcessResult top = Heapwatch({"top", dir + "/cpu.pb.gz"});
+  EXPECT_TRUE(top.Exited(0)) << top.err;
+  EXPECT_NE(top.out.find("Type: cpu (nanoseconds)"), std::string::npos) << top.out;
 }
 
 }  // namespace

@@ -158,6 +158,7 @@ TEST(ValueFormatTest, BinaryPrefixesForBytesPlainNumbersOtherwise) {
   EXPECT_EQ(FormatValue(1023, "bytes"), "1023 B");
   EXPECT_EQ(FormatValue(1024, "bytes"), "1.00 KiB");
   EXPECT_EQ(FormatValue(1536, "bytes"), "1.50 KiB");
+  EXPECT_EQ(FormatValue((1 << 20) - 1, "bytes"), "1.00 MiB");  // not "1024.00 KiB"
   EXPECT_EQ(FormatValue(3 << 20, "bytes"), "3.00 MiB");
   EXPECT_EQ(FormatValue(int64_t{5} << 30, "bytes"), "5.00 GiB");
   EXPECT_EQ(FormatValue(int64_t{2} << 40, "bytes"), "2.00 TiB");
