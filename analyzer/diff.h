@@ -8,6 +8,10 @@
 // request; a profile pair with none in common is an error, as in pprof's
 // Compatible().
 //
+// Labels are not part of the match (pprof's -diff_base does match them): Go
+// labels each heap sample with its block size, so a stack that allocates a
+// different mix of sizes would not line up with itself.
+//
 // Per function there are two views: `site`, the samples whose allocation site
 // (frames.h FirstUserFrame: the first frame outside the allocator, what a user
 // would fix) is the function, and `cum`, the samples with the function

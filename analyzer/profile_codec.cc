@@ -22,7 +22,6 @@
 
 #include <array>
 #include <cerrno>
-#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -44,9 +43,9 @@ using ::google::protobuf::io::CodedInputStream;
 using ::google::protobuf::internal::WireFormatLite;
 
 // Largest table (samples, locations, functions, mappings, strings) accepted.
-// The biggest real heap profiles we know of have a few hundred thousand
-// entries; 16M empty samples would take ~2 bytes each on the wire but ~200 in
-// memory (protobuf object plus model), which is how a small file eats
+// Heap profiles hold thousands of entries, very large ones hundreds of
+// thousands; 16M empty samples take 2 bytes each on the wire but ~200 in
+// memory (protobuf object plus model), which is how a small file would eat
 // gigabytes.
 constexpr size_t kMaxTableEntries = size_t{1} << 24;
 
