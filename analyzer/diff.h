@@ -85,7 +85,7 @@ std::string FormatDiffText(const ProfileDiff& diff, size_t nodecount);
 nlohmann::json DiffToJson(const ProfileDiff& diff, size_t nodecount);
 
 // A profile that pprof shows like `pprof -diff_base=BASE NEW`: one location
-// and function per frame name, the base's samples aggregated per stack,
+// and function per frame name, the base's samples aggregated per stack (labels dropped),
 // negated and labelled pprof::base=true, the new samples as they are. Every
 // stack of either profile is kept, changed or not, because pprof takes its
 // percentages from the base's total.
