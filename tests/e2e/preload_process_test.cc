@@ -118,6 +118,28 @@ TEST(PreloadProcessTest, LeakInDlopenedLibraryIsNamed) {
   EXPECT_NE(LeafMappingFile(p, "PluginKeep").find("libheapwatch_test_plugin.so"), std::string::npos);
 }
 
+// RTLD_DEEPBIND puts the library's own dependencies (libc) before us in its
+// symbol lookups: its malloc calls are redirected to our hooks after it loads.
+TEST(PreloadProcessTest, DeepboundLibraryIsStillProfiled) {
+  std::string dir = MakeTempDir("out");
+  ProcessResult r = RunUnderPreload({TestProgram("dlopen_host"), Plugin(), "deepbind"}, dir, {{"HEAPWATCH_RATE", "1"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  perftools::profiles::Profile p = ReadProfile(ProfileFiles(dir).at(0));
+  EXPECT_EQ(TotalsAtLeaf(p, "PluginKeep"), (HeapTotals{20, 20 * 333, 20, 20 * 333}));
+}
+
+TEST(PreloadProcessTest, DlopenKeepsTheCallersSearchPath) {
+  // dlopen of a bare name searches the calling object's RUNPATH: our dlopen
+  // must not become "the caller". dlopen_host gets a RUNPATH to the plugin's
+  // directory from a copy built with -Wl,-rpath (see tests/programs).
+  std::string dir = MakeTempDir("out");
+  for (const char* mode : {"once", "deepbind"}) {
+    ProcessResult r = RunUnderPreload({TestProgram("dlopen_host_runpath"), "libheapwatch_test_plugin.so", mode}, dir,
+                                      {{"HEAPWATCH_RATE", "1"}});
+    EXPECT_EQ(r.exit_code, 0) << mode << ": " << r.err;
+  }
+}
+
 TEST(PreloadProcessTest, DlcloseAndReopenKeepsNames) {
   std::string dir = MakeTempDir("out");
   ProcessResult r = RunUnderPreload({TestProgram("dlopen_host"), Plugin(), "reopen"}, dir, {{"HEAPWATCH_RATE", "1"}});
