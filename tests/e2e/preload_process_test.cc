@@ -70,6 +70,44 @@ TEST(PreloadProcessTest, ExecutedChildIsProfiledUnlessTurnedOff) {
   }
 }
 
+TEST(PreloadProcessTest, ExecInPlaceKeepsEachImagesProfiles) {
+  // A process that exec()s keeps its pid. The second image must number its
+  // profiles after the first image's, not over them, and say it is another
+  // run of that pid.
+  std::string dir = MakeTempDir("out");
+  ProcessResult r = RunUnderPreload({TestProgram("exec_self"), "first", "1200"}, dir,
+                                    {{"HEAPWATCH_RATE", "1"}, {"HEAPWATCH_INTERVAL", "0.2"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(r.out.rfind("pid ", 0), 0u);
+  pid_t pid = std::stoi(r.out.substr(4));
+  std::vector<std::string> files = ProfileFiles(dir, pid);
+  std::string first_run, second_run;
+  int first_files = 0, second_files = 0;
+  bool second_started = false;
+  for (const std::string& file : files) {  // sorted: 0001, 0002, ..., exit
+    perftools::profiles::Profile p = ReadProfile(file);
+    std::string run = CommentValue(p, "run");
+    bool first = TotalsAtLeaf(p, "KeepFirst").inuse_objects == 1;
+    bool second = TotalsAtLeaf(p, "KeepSecond").inuse_objects == 1;
+    ASSERT_NE(first, second) << file << ": each profile belongs to exactly one image";
+    if (first) {
+      EXPECT_FALSE(second_started) << file << ": a first-image profile numbered after the second's";
+      if (first_run.empty()) first_run = run;
+      EXPECT_EQ(run, first_run) << file;
+      ++first_files;
+    } else {
+      second_started = true;
+      if (second_run.empty()) second_run = run;
+      EXPECT_EQ(run, second_run) << file;
+      ++second_files;
+    }
+  }
+  EXPECT_GE(first_files, 2) << "the first image's periodic profiles must survive the second";
+  EXPECT_GE(second_files, 3) << "periodic profiles and the exit profile of the second image";
+  EXPECT_NE(first_run, second_run);
+  EXPECT_EQ(first_run.size(), 16u);
+}
+
 TEST(PreloadProcessTest, ExitPaths) {
   struct Case {
     const char* mode;
