@@ -132,7 +132,7 @@ TEST(ZooManifest, ListsProgramsWhoseSourcesDefineTheNamedFunctions) {
 TEST_P(ZooProgramTest, WritesAPeriodicSeriesAtTheDefaultRate) {
   const ZooProgram& program = GetParam();
   std::string dir = MakeTempDir("default");
-  RunResult result = RunUnderPreload({ZooBinary(program.name)}, dir,
+  ProcessResult result = RunUnderPreload({ZooBinary(program.name)}, dir,
                                      {{"HEAPWATCH_INTERVAL", "0.5"}, {"HEAPWATCH_RATE", std::to_string(kDefaultSampleRate)}});
   ASSERT_FALSE(result.timed_out);
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -155,7 +155,7 @@ TEST_P(ZooProgramTest, LeakingFunctionsGrowWhenEveryAllocationIsRecorded) {
   const ZooProgram& program = GetParam();
   if (program.leaks.empty()) GTEST_SKIP() << program.name << " has no leak";
   std::string dir = MakeTempDir("exact");
-  RunResult result = RunUnderPreload({ZooBinary(program.name), "--iterations=100"}, dir,
+  ProcessResult result = RunUnderPreload({ZooBinary(program.name), "--iterations=100"}, dir,
                                      {{"HEAPWATCH_INTERVAL", "0.25"}, {"HEAPWATCH_RATE", "1"}});
   ASSERT_FALSE(result.timed_out);
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -172,7 +172,7 @@ TEST_P(ZooProgramTest, LeakingFunctionsGrowWhenEveryAllocationIsRecorded) {
 TEST_P(ZooProgramTest, CleanFlagRunsNoLeakingFunction) {
   const ZooProgram& program = GetParam();
   std::string dir = MakeTempDir("clean");
-  RunResult result = RunUnderPreload({ZooBinary(program.name), "--clean", "--iterations=50"}, dir,
+  ProcessResult result = RunUnderPreload({ZooBinary(program.name), "--clean", "--iterations=50"}, dir,
                                      {{"HEAPWATCH_INTERVAL", "0.25"}, {"HEAPWATCH_RATE", "1"}});
   ASSERT_FALSE(result.timed_out);
   ASSERT_EQ(result.exit_code, 0) << result.err;
