@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -41,7 +43,7 @@ const std::string kPie = SYMBOLIZE_PIE;
 const std::string kNoPie = SYMBOLIZE_NOPIE;
 const std::string kShapes = SYMBOLIZE_SHAPES;
 
-std::string Run(const std::string& command) {
+std::string CommandOutput(const std::string& command) {
   std::string output;
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return output;
@@ -94,8 +96,11 @@ struct Instruction {
   std::string text;
 };
 
+// The instructions of `symbol` in `binary`, or of all its code when
+// `symbol` is empty.
 std::vector<Instruction> Disassemble(const std::string& binary, const std::string& symbol) {
-  std::istringstream output(Run("objdump -d --no-show-raw-insn --disassemble=" + symbol + " " + binary));
+  std::string only = symbol.empty() ? "" : " --disassemble=" + symbol;
+  std::istringstream output(CommandOutput("objdump -d --no-show-raw-insn" + only + " " + binary));
   std::vector<Instruction> instructions;
   std::string line;
   while (std::getline(output, line)) {
@@ -140,21 +145,36 @@ struct Addr2LineFrame {
   int64_t line = 0;
 };
 
-// What `addr2line -i -f -C` says about `address`, innermost first.
-std::vector<Addr2LineFrame> Addr2Line(const std::string& binary, uint64_t address) {
-  std::istringstream output(Run(absl::StrFormat("addr2line -i -f -C -e %s 0x%x", binary, address)));
-  std::vector<Addr2LineFrame> frames;
+// What `addr2line -i -f -C` says about each of `addresses`, innermost
+// frame first; one addr2line run for all of them.
+std::vector<std::vector<Addr2LineFrame>> Addr2Line(const std::string& binary, const std::vector<uint64_t>& addresses,
+                                                   const std::string& scratch) {
+  std::string input_path = scratch + "/addr2line.input";
+  {
+    std::ofstream input(input_path);
+    for (uint64_t address : addresses) input << absl::StrFormat("0x%x\n", address);
+  }
+  // -a echoes each address first, which separates their frames.
+  std::istringstream output(CommandOutput("addr2line -a -i -f -C -e " + binary + " < " + input_path));
+  std::vector<std::vector<Addr2LineFrame>> result;
   std::string function, location;
-  while (std::getline(output, function) && std::getline(output, location)) {
+  while (std::getline(output, function)) {
+    if (function.starts_with("0x")) {
+      result.emplace_back();
+      continue;
+    }
+    if (result.empty() || !std::getline(output, location)) break;
     if (size_t discriminator = location.find(" (discriminator"); discriminator != std::string::npos) {
       location.resize(discriminator);
     }
     size_t colon = location.rfind(':');
     Addr2LineFrame frame{.function = function, .file = location.substr(0, colon)};
     frame.line = std::atoll(location.c_str() + colon + 1);
-    frames.push_back(frame);
+    result.back().push_back(frame);
   }
-  return frames;
+  EXPECT_EQ(result.size(), addresses.size());
+  result.resize(addresses.size());
+  return result;
 }
 
 std::string Demangled(const std::string& symbol) {
@@ -239,9 +259,10 @@ const Function& FunctionOf(const Profile& p, const Location& location, size_t fr
 
 // The location's frames equal addr2line's on the binary: function (as pprof
 // shortens it), file and line, innermost first.
-void ExpectMatchesAddr2Line(const Profile& p, size_t location_index, const std::string& binary, uint64_t vaddr) {
+void ExpectMatchesAddr2Line(const Profile& p, size_t location_index, const std::string& binary, uint64_t vaddr,
+                            const std::string& scratch) {
   const Location& location = p.locations[location_index];
-  std::vector<Addr2LineFrame> expected = Addr2Line(binary, vaddr);
+  std::vector<Addr2LineFrame> expected = Addr2Line(binary, {vaddr}, scratch)[0];
   ASSERT_FALSE(expected.empty());
   ASSERT_EQ(location.lines.size(), expected.size()) << Dump(p);
   for (size_t i = 0; i < expected.size(); ++i) {
@@ -298,10 +319,10 @@ TEST_F(SymbolizeTest, PieInlineChainAndSharedLibraryMatchAddr2Line) {
   EXPECT_EQ(report.locations_symbolized, 4u);
   ASSERT_TRUE(p.CheckValid().ok()) << p.CheckValid();
 
-  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc);
-  ExpectMatchesAddr2Line(p, entry, kPie, make_entry);
-  ExpectMatchesAddr2Line(p, caller, kPie, main_call);
-  ExpectMatchesAddr2Line(p, in_library, kShapes, grid_calloc);
+  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc, scratch_);
+  ExpectMatchesAddr2Line(p, entry, kPie, make_entry, scratch_);
+  ExpectMatchesAddr2Line(p, caller, kPie, main_call, scratch_);
+  ExpectMatchesAddr2Line(p, in_library, kShapes, grid_calloc, scratch_);
 
   // The chain inline_alloc.cc builds: RawAllocate inlined into MakeBuffer<int>
   // inlined into Buffers::Make, innermost first.
@@ -347,8 +368,8 @@ TEST_F(SymbolizeTest, NonPieExecutable) {
 
   SymbolizeReport report = Symbolize(p, {});
   EXPECT_THAT(report.warnings, IsEmpty());
-  ExpectMatchesAddr2Line(p, inlined, kNoPie, inlined_malloc);
-  ExpectMatchesAddr2Line(p, caller, kNoPie, main_call);
+  ExpectMatchesAddr2Line(p, inlined, kNoPie, inlined_malloc, scratch_);
+  ExpectMatchesAddr2Line(p, caller, kNoPie, main_call, scratch_);
   EXPECT_EQ(p.locations[inlined].lines.size(), 3u);
 }
 
@@ -364,7 +385,7 @@ TEST_F(SymbolizeTest, FindsBinaryByBuildIdInBinaryPath) {
 
   SymbolizeReport report = Symbolize(p, {.binary_path = {scratch_ + "/binaries"}});
   EXPECT_THAT(report.warnings, IsEmpty());
-  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc);
+  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc, scratch_);
   EXPECT_EQ(p.mappings[exe].filename, "/opt/gone/symbolize_pie") << "the profile keeps its own path";
 }
 
@@ -378,7 +399,7 @@ TEST_F(SymbolizeTest, FindsBinaryInBuildIdSubdirectoryOfBinaryPath) {
   Profile& p = builder.profile();
 
   EXPECT_THAT(Symbolize(p, {.binary_path = {scratch_ + "/binaries"}}).warnings, IsEmpty());
-  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc);
+  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc, scratch_);
 }
 
 TEST_F(SymbolizeTest, RefusesBinaryWithAnotherBuildId) {
@@ -418,7 +439,7 @@ TEST_F(SymbolizeTest, MissingBinaryWarnsForItsMappingOnly) {
   ASSERT_EQ(report.warnings.size(), 1u);
   EXPECT_THAT(report.warnings[0], HasSubstr("/opt/gone/libsymbolize_shapes.so (build ID " + no_such_build +
                                             "): binary not found"));
-  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc);
+  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc, scratch_);
   // The library's location keeps the preload's name; its mapping says it
   // has no file names.
   ASSERT_EQ(p.locations[in_library].lines.size(), 1u);
@@ -490,7 +511,7 @@ TEST_F(SymbolizeTest, SeparateDebugInfoByBuildIdUnderDebugRoot) {
   Profile& p = builder.profile();
 
   EXPECT_THAT(Symbolize(p, {.debug_roots = {scratch_ + "/debug"}}).warnings, IsEmpty());
-  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc);
+  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc, scratch_);
 }
 
 TEST_F(SymbolizeTest, SeparateDebugInfoByDebuglink) {
@@ -503,7 +524,7 @@ TEST_F(SymbolizeTest, SeparateDebugInfoByDebuglink) {
   Profile& p = builder.profile();
 
   EXPECT_THAT(Symbolize(p, {.debug_roots = {}}).warnings, IsEmpty());
-  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc);
+  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc, scratch_);
 }
 
 TEST_F(SymbolizeTest, WithoutDebugInfoKeepsNamesAndNamesTheUnnamedFromTheSymbolTable) {
@@ -543,6 +564,93 @@ TEST_F(SymbolizeTest, WarnsAboutAddressesOutsideTheMapping) {
   ASSERT_EQ(report.warnings.size(), 1u);
   EXPECT_THAT(report.warnings[0], HasSubstr("1 location(s) outside"));
   EXPECT_EQ(FunctionOf(p, p.locations[0], 0).system_name, kMake);
+}
+
+// The return address of its call, minus 1, as the preload records frames.
+__attribute__((noinline)) uint64_t CallerAddress() {
+  uint64_t address = reinterpret_cast<uintptr_t>(__builtin_return_address(0)) - 1;
+  asm volatile("" ::: "memory");  // keep the call a call, not a jump
+  return address;
+}
+
+// The executable mapping of this process holding `address`, from
+// /proc/self/maps, as the preload writes it.
+std::optional<Mapping> LiveMapping(uint64_t address) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    uint64_t start = 0, limit = 0, offset = 0;
+    char perms[5] = {};
+    int path_at = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s %lx %*s %*s %n", &start, &limit, perms, &offset, &path_at) < 4) {
+      continue;
+    }
+    if (perms[2] != 'x' || address < start || address >= limit || path_at == 0) continue;
+    std::string path = line.substr(path_at);
+    return Mapping{.id = 1, .memory_start = start, .memory_limit = limit, .file_offset = offset,
+                   .filename = path, .build_id = ReadLayout(path).build_id};
+  }
+  return std::nullopt;
+}
+
+TEST_F(SymbolizeTest, LiveAddressOfThisProcessAtItsRealLoadAddress) {
+  // This test's own call site, wherever the loader put this executable.
+  const uint64_t address = CallerAddress(); const int64_t call_line = __LINE__;
+  std::optional<Mapping> mapping = LiveMapping(address);
+  ASSERT_TRUE(mapping.has_value());
+  Profile p;
+  p.mappings.push_back(*mapping);
+  p.locations.push_back({.id = 1, .mapping = 0, .address = address});
+  SymbolizeReport report = Symbolize(p, {});
+  EXPECT_THAT(report.warnings, IsEmpty());
+  ASSERT_FALSE(p.locations[0].lines.empty());
+  EXPECT_EQ(p.locations[0].lines[0].line, call_line);
+  EXPECT_THAT(FunctionOf(p, p.locations[0], 0).filename, ::testing::EndsWith("/symbolize_test.cc"));
+  EXPECT_THAT(FunctionOf(p, p.locations[0], 0).name,
+              ::testing::EndsWith("SymbolizeTest_LiveAddressOfThisProcessAtItsRealLoadAddress_Test::TestBody"));
+}
+
+TEST_F(SymbolizeTest, FileLineChainsMatchAddr2LineAtCallSitesOfThisTestBinary) {
+  // A large C++ binary with deep inlining (gtest, abseil, the standard
+  // library): this test executable, at every k-th call instruction.
+  // Only files and lines are compared: for a function without a linkage
+  // name, binutils 2.40 prints the enclosing symbol's name on the innermost
+  // inlined frame, and the bare DW_AT_name ("TestBody") on the others.
+  constexpr size_t kMaxSites = 3000;  // a second or so, even under ASan
+  std::string binary = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::vector<Instruction> instructions = Disassemble(binary, "");
+  std::vector<uint64_t> sites;
+  for (size_t i = 0; i + 1 < instructions.size(); ++i) {
+    if (instructions[i].text.starts_with("call")) sites.push_back(instructions[i + 1].address - 1);
+  }
+  ASSERT_GT(sites.size(), 1000u);
+  size_t stride = (sites.size() + kMaxSites - 1) / kMaxSites;
+  std::vector<uint64_t> sampled;
+  for (size_t i = 0; i < sites.size(); i += stride) sampled.push_back(sites[i]);
+
+  PreloadProfile builder;
+  size_t exe = builder.AddMapping(binary, kPieLoadBase, binary);
+  for (uint64_t site : sampled) builder.AddLocation(exe, site, "");
+  Profile& p = builder.profile();
+  EXPECT_THAT(Symbolize(p, {}).warnings, IsEmpty());
+
+  std::vector<std::vector<Addr2LineFrame>> expected = Addr2Line(binary, sampled, scratch_);
+  size_t compared = 0, inlined = 0;
+  for (size_t i = 0; i < sampled.size(); ++i) {
+    // Code without DWARF (Debian's libgtest.a): addr2line has no line.
+    if (expected[i].empty() || expected[i][0].line == 0) continue;
+    ++compared;
+    const Location& location = p.locations[i];
+    ASSERT_EQ(location.lines.size(), expected[i].size()) << absl::StrFormat("at 0x%x\n", sampled[i]) << Dump(p);
+    for (size_t k = 0; k < expected[i].size(); ++k) {
+      ASSERT_EQ(FunctionOf(p, location, k).filename, expected[i][k].file)
+          << absl::StrFormat("frame %d at 0x%x", k, sampled[i]);
+      ASSERT_EQ(location.lines[k].line, expected[i][k].line) << absl::StrFormat("frame %d at 0x%x", k, sampled[i]);
+    }
+    inlined += location.lines.size() > 1;
+  }
+  EXPECT_GT(compared, sampled.size() / 4);
+  EXPECT_GT(inlined, compared / 10) << "too few inlined call sites to say much";
 }
 
 TEST_F(SymbolizeTest, SkipsPseudoMappingsAndInvalidProfiles) {
