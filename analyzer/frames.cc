@@ -70,6 +70,9 @@ std::string ShortFunctionName(std::string_view name) {
                (i + 8 == name.size() || !(std::isalnum(static_cast<unsigned char>(name[i + 8])) || name[i + 8] == '_'))) {
       out.append("operator");
       i = CopyOperatorName(name, i + 8, &out);
+      // A template operator's arguments follow after a space
+      // ("std::operator<< <std::char_traits<char> >(...)"): skip to them.
+      if (name.substr(i, 2) == " <") ++i;
     } else if (c == '<') {
       i = SkipGroup(name, i, '<', '>');
     } else if (c == '(') {
