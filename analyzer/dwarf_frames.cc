@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -33,6 +34,29 @@ std::string Demangle(const std::string& name) {
   std::string result = status == 0 && demangled ? demangled : name;
   std::free(demangled);
   return result;
+}
+
+// The symbol of the function that GCC cloned into `symbol`: its hot/cold
+// split ("f.cold") or a specialization ("f.part.0", "f.isra.0",
+// "f.constprop.0"), which pprof shows as the function itself.
+std::string WithoutCloneSuffix(std::string_view symbol) {
+  // A mangled name has no dots of its own.
+  if (symbol.starts_with("_Z")) return std::string(symbol.substr(0, symbol.find('.')));
+  // A C name may ("_GLOBAL__sub_I_main.cc"): strip known suffixes only.
+  static constexpr std::string_view kClones[] = {".cold", ".part.", ".isra.", ".constprop.", ".lto_priv."};
+  for (bool stripped = true; stripped;) {
+    stripped = false;
+    for (std::string_view clone : kClones) {
+      size_t at = symbol.rfind(clone);
+      if (at == std::string_view::npos || at == 0) continue;
+      std::string_view rest = symbol.substr(at + clone.size());
+      if (clone == ".cold" ? rest.empty() : !rest.empty() && rest.find_first_not_of("0123456789") == rest.npos) {
+        symbol = symbol.substr(0, at);
+        stripped = true;
+      }
+    }
+  }
+  return std::string(symbol);
 }
 
 // A source path from DWARF, made absolute when it is relative to the
@@ -356,8 +380,8 @@ class DwarfFrames::Impl {
     const char* name = dwfl_module_addrinfo(module_, vaddr + bias_, &offset, &symbol, nullptr, nullptr, nullptr);
     if (!name || !name[0]) return std::nullopt;
     SourceFrame frame;
-    frame.system_name = name;
-    frame.name = ShortFunctionName(Demangle(name));
+    frame.system_name = WithoutCloneSuffix(name);
+    frame.name = ShortFunctionName(Demangle(frame.system_name));
     return frame;
   }
 
@@ -388,18 +412,34 @@ class DwarfFrames::Impl {
     if (linkage_name.empty()) linkage_name = IntegratedString(function, DW_AT_MIPS_linkage_name);
     if (!linkage_name.empty()) {
       frame->system_name = linkage_name;
-      frame->name = ShortFunctionName(Demangle(linkage_name));
+      std::string demangled = Demangle(linkage_name);
+      // The GNU demangler fails on some names (templated conversion
+      // operators): the qualified DWARF name reads better than the mangled one.
+      if (demangled == linkage_name && linkage_name.starts_with("_Z")) {
+        std::string qualified = QualifiedName(function);
+        if (!qualified.empty()) demangled = qualified;
+      }
+      frame->name = ShortFunctionName(demangled);
       return;
     }
     // GCC gives no linkage name to C functions nor to C++ functions with
-    // internal linkage (in an anonymous namespace, say): qualify the DWARF
-    // name with its namespaces and classes, as the demangler would.
-    frame->name = frame->system_name = ShortFunctionName(QualifiedName(function));
+    // internal linkage (in an anonymous namespace, a lambda's operator()).
+    // The outermost frame's symbol-table entry names such a function as the
+    // preload and pprof do, when it is the same function (its shortened name
+    // ends with the DWARF name; a .cold part's symbol is not that of its
+    // function). Otherwise qualify the DWARF name with its namespaces and
+    // classes, as the demangler would.
     if (vaddr) {
-      if (std::optional<SourceFrame> symbol = SymbolFrame(*vaddr); symbol && symbol->name == frame->name) {
-        frame->system_name = symbol->system_name;
+      std::string dwarf_name = IntegratedString(function, DW_AT_name);
+      std::optional<SourceFrame> symbol = SymbolFrame(*vaddr);
+      if (symbol && !dwarf_name.empty() &&
+          (symbol->name == dwarf_name || symbol->name.ends_with("::" + dwarf_name))) {
+        *frame = {.name = symbol->name, .system_name = symbol->system_name, .filename = frame->filename,
+                  .line = frame->line, .column = frame->column};
+        return;
       }
     }
+    frame->name = frame->system_name = ShortFunctionName(QualifiedName(function));
     if (frame->name.empty()) frame->name = frame->system_name = "??";
   }
 

@@ -146,51 +146,60 @@ const absl::flat_hash_map<std::string, std::string>& ElfLocator::DirectoryBuildI
 }
 
 ElfLocator::Found ElfLocator::FindBinary(const std::string& filename, const std::string& build_id) {
-  std::vector<std::string> candidates;
-  std::string base = BaseName(filename);
-  for (const std::string& dir : binary_path_) {
-    if (!build_id.empty()) {
-      if (!filename.empty()) candidates.push_back(JoinPath(dir, build_id + "/" + base));
-      std::error_code error;
-      std::filesystem::directory_iterator entries(JoinPath(dir, build_id), error);
-      for (; !error && entries != std::filesystem::directory_iterator(); entries.increment(error)) {
-        candidates.push_back(entries->path().string());
-      }
-      if (!filename.empty()) candidates.push_back(JoinPath(dir, filename + "/" + build_id));  // perf's layout
-    }
-    if (!filename.empty()) {
-      candidates.push_back(JoinPath(dir, base));
-      candidates.push_back(JoinPath(dir, filename));
-    }
-    if (!build_id.empty()) {
-      const auto& by_build_id = DirectoryBuildIds(dir);
-      if (auto it = by_build_id.find(build_id); it != by_build_id.end()) candidates.push_back(it->second);
-    }
-  }
-  if (!filename.empty()) candidates.push_back(filename);
-  if (!build_id.empty()) {
-    for (const std::string& root : debug_roots_) {
-      candidates.push_back(BuildIdPath(root, build_id, ""));
-      candidates.push_back(BuildIdPath(root, build_id, ".debug"));
-    }
-  }
-
   Found found;
   std::vector<std::string> tried;
-  for (const std::string& path : candidates) {
-    if (std::find(tried.begin(), tried.end(), path) != tried.end() || !IsRegularFile(path)) continue;
+  // True when `path` is acceptable; records refusals in `found`.
+  auto accept = [&](const std::string& path) {
+    if (std::find(tried.begin(), tried.end(), path) != tried.end() || !IsRegularFile(path)) return false;
     tried.push_back(path);
     std::optional<ElfFacts> facts = ReadElfFacts(path);
     if (!facts) {
       found.refused.push_back(absl::StrFormat("%s: not an ELF file", path));
-    } else if (!build_id.empty() && facts->build_id != build_id) {
+      return false;
+    }
+    if (!build_id.empty() && facts->build_id != build_id) {
       found.refused.push_back(absl::StrFormat("%s: build ID %s, want %s", path,
                                               facts->build_id.empty() ? "none" : facts->build_id, build_id));
-    } else {
-      found.path = path;
-      found.facts = std::move(*facts);
-      return found;
+      return false;
     }
+    found.path = path;
+    found.facts = std::move(*facts);
+    return true;
+  };
+
+  // By name first: pprof's layouts under each --binary-path directory, then
+  // the mapping's own path.
+  std::vector<std::string> named;
+  std::string base = BaseName(filename);
+  for (const std::string& dir : binary_path_) {
+    if (!build_id.empty()) {
+      if (!filename.empty()) named.push_back(JoinPath(dir, build_id + "/" + base));
+      std::error_code error;
+      std::filesystem::directory_iterator entries(JoinPath(dir, build_id), error);
+      for (; !error && entries != std::filesystem::directory_iterator(); entries.increment(error)) {
+        named.push_back(entries->path().string());
+      }
+      if (!filename.empty()) named.push_back(JoinPath(dir, filename + "/" + build_id));  // perf's layout
+    }
+    if (!filename.empty()) {
+      named.push_back(JoinPath(dir, base));
+      named.push_back(JoinPath(dir, filename));
+    }
+  }
+  if (!filename.empty()) named.push_back(filename);
+  for (const std::string& path : named) {
+    if (accept(path)) return found;
+  }
+  if (build_id.empty()) return found;
+
+  // Then by build ID alone: any file directly in a --binary-path directory,
+  // then the debug roots' .build-id trees.
+  for (const std::string& dir : binary_path_) {
+    const auto& by_build_id = DirectoryBuildIds(dir);
+    if (auto it = by_build_id.find(build_id); it != by_build_id.end() && accept(it->second)) return found;
+  }
+  for (const std::string& root : debug_roots_) {
+    if (accept(BuildIdPath(root, build_id, "")) || accept(BuildIdPath(root, build_id, ".debug"))) return found;
   }
   return found;
 }

@@ -9,17 +9,17 @@
 // filled shows file:line in `go tool pprof` and upstream pprof with no
 // binaries present (pprof cannot symbolize C/C++ shared libraries itself).
 //
-// Finding a mapping's binary, in order: the --binary-path directories (as
-// pprof's PPROF_BINARY_PATH: <dir>/<build-id>/<base name>, <dir>/<build-id>/*,
-// <dir><path>/<build-id>, <dir>/<base name>, <dir><path>, then any file
-// directly in <dir> with the right build ID), the mapping's own path, then
-// <debug root>/.build-id/xx/yyyy{,.debug}. When the profile has a build ID,
-// a file with another (or none) is refused. Separate debug info is looked up
-// by build ID (<root>/.build-id/xx/yyyy.debug, also under each binary-path
-// directory) and by .gnu_debuglink (next to the binary, in its .debug/
-// subdirectory, and under <root> followed by the binary's directory),
-// checked by build ID or else by the link's CRC-32. Nothing is fetched from
-// the network.
+// Finding a mapping's binary, in order: in each --binary-path directory
+// pprof's layouts (as with PPROF_BINARY_PATH: <dir>/<build-id>/<base name>,
+// <dir>/<build-id>/*, <dir><path>/<build-id>, <dir>/<base name>, <dir><path>),
+// the mapping's own path, any file directly in a --binary-path directory with
+// the mapping's build ID, then <debug root>/.build-id/xx/yyyy{,.debug}. When
+// the profile has a build ID, a file with another (or none) is refused.
+// Separate debug info is looked up by build ID (<root>/.build-id/xx/yyyy.debug,
+// also under each binary-path directory) and by .gnu_debuglink (next to the
+// binary, in its .debug/ subdirectory, and under <root> followed by the
+// binary's directory), checked by build ID or else by the link's CRC-32.
+// Nothing is fetched from the network.
 //
 // Not fatal, reported per mapping: a binary that cannot be found, a build-ID
 // mismatch, missing debug info. Such a mapping keeps what it had (the

@@ -12,6 +12,7 @@
 #include <libelf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -610,13 +611,68 @@ TEST_F(SymbolizeTest, LiveAddressOfThisProcessAtItsRealLoadAddress) {
               ::testing::EndsWith("SymbolizeTest_LiveAddressOfThisProcessAtItsRealLoadAddress_Test::TestBody"));
 }
 
-TEST_F(SymbolizeTest, FileLineChainsMatchAddr2LineAtCallSitesOfThisTestBinary) {
+struct SymbolizerFrame {
+  std::string function;
+  std::string file;
+  int64_t line = 0;
+  int64_t column = 0;
+};
+
+// What llvm-symbolizer (the tool upstream pprof runs) says about each of
+// `addresses`, innermost frame first, with functions' linkage names: for
+// each address, pairs of lines "function" / "file:line:column", then an
+// empty line.
+std::vector<std::vector<SymbolizerFrame>> LlvmSymbolizer(const std::string& symbolizer, const std::string& binary,
+                                                         const std::vector<uint64_t>& addresses,
+                                                         const std::string& scratch) {
+  std::string input_path = scratch + "/symbolizer.input";
+  {
+    std::ofstream input(input_path);
+    for (uint64_t address : addresses) input << absl::StrFormat("0x%x\n", address);
+  }
+  std::istringstream output(
+      CommandOutput(symbolizer + " --inlines --no-demangle --obj=" + binary + " < " + input_path));
+  std::vector<std::vector<SymbolizerFrame>> result(1);
+  std::string function, location;
+  while (std::getline(output, function)) {
+    if (function.empty()) {
+      result.emplace_back();
+      continue;
+    }
+    if (!std::getline(output, location)) break;
+    // GCC's clones of a function ("_Z1fv.cold", "_Z1fv.part.0", from the
+    // symbol table) are that function.
+    if (function.starts_with("_Z")) function.resize(std::min(function.find('.'), function.size()));
+    SymbolizerFrame frame{.function = function};
+    size_t column_colon = location.rfind(':');
+    size_t line_colon = location.rfind(':', column_colon - 1);
+    frame.file = location.substr(0, line_colon);
+    frame.line = std::atoll(location.c_str() + line_colon + 1);
+    frame.column = std::atoll(location.c_str() + column_colon + 1);
+    result.back().push_back(frame);
+  }
+  if (!result.empty() && result.back().empty()) result.pop_back();
+  EXPECT_EQ(result.size(), addresses.size());
+  result.resize(addresses.size());
+  return result;
+}
+
+std::string FindLlvmSymbolizer() {
+  for (std::string candidate : {"llvm-symbolizer", "/usr/lib/llvm-14/bin/llvm-symbolizer"}) {
+    if (std::system(("command -v " + candidate + " >/dev/null 2>&1").c_str()) == 0) return candidate;
+  }
+  return "";
+}
+
+TEST_F(SymbolizeTest, MatchesLlvmSymbolizerAtCallSitesOfThisTestBinary) {
   // A large C++ binary with deep inlining (gtest, abseil, the standard
-  // library): this test executable, at every k-th call instruction.
-  // Only files and lines are compared: for a function without a linkage
-  // name, binutils 2.40 prints the enclosing symbol's name on the innermost
-  // inlined frame, and the bare DW_AT_name ("TestBody") on the others.
-  constexpr size_t kMaxSites = 3000;  // a second or so, even under ASan
+  // library): this test executable, at every k-th call instruction. The
+  // oracle is llvm-symbolizer rather than addr2line here: binutils 2.40
+  // misnames files at some DWARF 5 sites (those using the line program's
+  // initial file register) and inlined functions without a linkage name.
+  constexpr size_t kMaxSites = 3000;  // about a second, even under ASan
+  std::string symbolizer = FindLlvmSymbolizer();
+  if (symbolizer.empty()) GTEST_SKIP() << "llvm-symbolizer (Debian llvm-14, which clang brings) is not installed";
   std::string binary = std::filesystem::read_symlink("/proc/self/exe").string();
   std::vector<Instruction> instructions = Disassemble(binary, "");
   std::vector<uint64_t> sites;
@@ -634,23 +690,39 @@ TEST_F(SymbolizeTest, FileLineChainsMatchAddr2LineAtCallSitesOfThisTestBinary) {
   Profile& p = builder.profile();
   EXPECT_THAT(Symbolize(p, {}).warnings, IsEmpty());
 
-  std::vector<std::vector<Addr2LineFrame>> expected = Addr2Line(binary, sampled, scratch_);
-  size_t compared = 0, inlined = 0;
+  std::vector<std::vector<SymbolizerFrame>> expected = LlvmSymbolizer(symbolizer, binary, sampled, scratch_);
+  size_t compared = 0, inlined = 0, compared_names = 0;
   for (size_t i = 0; i < sampled.size(); ++i) {
-    // Code without DWARF (Debian's libgtest.a): addr2line has no line.
+    // Code without DWARF (Debian's libgtest.a): no line to compare.
     if (expected[i].empty() || expected[i][0].line == 0) continue;
     ++compared;
     const Location& location = p.locations[i];
-    ASSERT_EQ(location.lines.size(), expected[i].size()) << absl::StrFormat("at 0x%x\n", sampled[i]) << Dump(p);
+    ASSERT_EQ(location.lines.size(), expected[i].size()) << absl::StrFormat("at 0x%x", sampled[i]);
     for (size_t k = 0; k < expected[i].size(); ++k) {
-      ASSERT_EQ(FunctionOf(p, location, k).filename, expected[i][k].file)
-          << absl::StrFormat("frame %d at 0x%x", k, sampled[i]);
-      ASSERT_EQ(location.lines[k].line, expected[i][k].line) << absl::StrFormat("frame %d at 0x%x", k, sampled[i]);
+      SCOPED_TRACE(absl::StrFormat("frame %d at 0x%x", k, sampled[i]));
+      // Names must agree, demangled the same way (from a linkage name in
+      // DWARF, or from the symbol table, where either of two aliases, such as
+      // a constructor's C1 and C2, may be chosen). For a function without a
+      // linkage name, llvm-symbolizer prints the bare DW_AT_name of inlined
+      // frames ("TestBody") where we qualify it (tested above); for one the
+      // GNU demangler fails on, we show the qualified DWARF name.
+      const Function& function = FunctionOf(p, location, k);
+      if (function.system_name.starts_with("_Z")) {
+        EXPECT_EQ(function.system_name.find('.'), std::string::npos) << "a clone suffix: " << function.system_name;
+        if (Demangled(function.system_name) != function.system_name && expected[i][k].function.starts_with("_Z")) {
+          EXPECT_EQ(function.name, ShortFunctionName(Demangled(expected[i][k].function)));
+          ++compared_names;
+        }
+      }
+      ASSERT_EQ(FunctionOf(p, location, k).filename, expected[i][k].file);
+      ASSERT_EQ(location.lines[k].line, expected[i][k].line);
+      ASSERT_EQ(location.lines[k].column, expected[i][k].column);
     }
     inlined += location.lines.size() > 1;
   }
   EXPECT_GT(compared, sampled.size() / 4);
   EXPECT_GT(inlined, compared / 10) << "too few inlined call sites to say much";
+  EXPECT_GT(compared_names, compared);
 }
 
 TEST_F(SymbolizeTest, SkipsPseudoMappingsAndInvalidProfiles) {
