@@ -99,8 +99,13 @@ SymbolizeReport Symbolize(Profile& profile, const SymbolizeOptions& options) {
   }
 
   ElfLocator locator(options.binary_path, options.debug_roots);
-  // Opened binaries by path: several mappings may share one file.
-  absl::flat_hash_map<std::string, std::unique_ptr<DwarfFrames>> opened;
+  // Opened binaries by path (several mappings may share one file), or why
+  // one could not be read.
+  struct OpenedBinary {
+    std::unique_ptr<DwarfFrames> frames;
+    std::string error;
+  };
+  absl::flat_hash_map<std::string, OpenedBinary> opened;
   FunctionTable functions(profile);
   bool changed = false;
 
@@ -125,14 +130,13 @@ SymbolizeReport Symbolize(Profile& profile, const SymbolizeOptions& options) {
       continue;
     }
     auto [it, inserted] = opened.try_emplace(found.path);
-    if (inserted) {
-      std::string error;
-      it->second = DwarfFrames::Open(found.path, found.facts.build_id, &locator, &error);
-      if (!it->second) report.warnings.push_back(absl::StrFormat("%s: cannot read %s: %s", MappingName(mapping),
-                                                                 found.path, error));
+    if (inserted) it->second.frames = DwarfFrames::Open(found.path, found.facts.build_id, &locator, &it->second.error);
+    DwarfFrames* info = it->second.frames.get();
+    if (!info) {
+      report.warnings.push_back(
+          absl::StrFormat("%s: cannot read %s: %s", MappingName(mapping), found.path, it->second.error));
+      continue;
     }
-    DwarfFrames* info = it->second.get();
-    if (!info) continue;
     ++report.mappings_symbolized;
     if (!info->has_dwarf()) {
       report.warnings.push_back(absl::StrFormat(

@@ -555,6 +555,22 @@ TEST_F(SymbolizeTest, WithoutDebugInfoKeepsNamesAndNamesTheUnnamedFromTheSymbolT
   EXPECT_EQ(Dump(p), once);
 }
 
+TEST_F(SymbolizeTest, TruncatedBinaryIsAWarningNotACrash) {
+  // The first page keeps the ELF header, the program headers and the build
+  // ID note; the code, the symbols and the DWARF are cut off.
+  std::string truncated = Copy(kPie, "bin/symbolize_pie");
+  std::filesystem::resize_file(truncated, kPageSize);
+  PreloadProfile builder;
+  size_t exe = builder.AddMapping(kPie, kPieLoadBase, truncated);
+  size_t location = builder.AddLocation(exe, CallSite(kPie, kMake, "malloc"), kMake);
+  Profile& p = builder.profile();
+  SymbolizeReport report = Symbolize(p, {.debug_roots = {}});
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_THAT(report.warnings[0], HasSubstr(truncated));
+  EXPECT_EQ(FunctionOf(p, p.locations[location], 0).system_name, kMake);
+  EXPECT_TRUE(p.CheckValid().ok());
+}
+
 TEST_F(SymbolizeTest, WarnsAboutAddressesOutsideTheMapping) {
   PreloadProfile builder;
   size_t exe = builder.AddMapping(kPie, kPieLoadBase, kPie);
