@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "analyzer/cli_args.h"
 #include "analyzer/commands.h"
 #include "analyzer/profile_codec.h"
 #include "analyzer/symbolize.h"
@@ -56,52 +58,63 @@ void AppendPathList(std::string_view list, std::vector<std::string>* dirs) {
 }  // namespace
 
 int SymbolizeCommand(int argc, char** argv) {
-  static const option kOptions[] = {{"binary-path", required_argument, nullptr, 'b'},
-                                    {"debug-dir", required_argument, nullptr, 'd'},
-                                    {"force", no_argument, nullptr, 'f'},
+  enum { kBinaryPath = 1, kDebugDir, kForce };
+  static const option kOptions[] = {{"binary-path", required_argument, nullptr, kBinaryPath},
+                                    {"debug-dir", required_argument, nullptr, kDebugDir},
+                                    {"force", no_argument, nullptr, kForce},
                                     {"quiet", no_argument, nullptr, 'q'},
                                     {"help", no_argument, nullptr, 'h'},
                                     {nullptr, 0, nullptr, 0}};
   SymbolizeOptions options;
   std::vector<std::string> debug_dirs;
   bool quiet = false;
-  optind = 1;
-  int c;
-  while ((c = getopt_long(argc, argv, "qh", kOptions, nullptr)) != -1) {
+  optind = 0;  // getopt_long state is global: start over for this verb
+  opterr = 0;
+  while (true) {
+    int c = getopt_long(argc, argv, "qh", kOptions, nullptr);
+    if (c == -1) break;
     switch (c) {
-      case 'b': AppendPathList(optarg, &options.binary_path); break;
-      case 'd': debug_dirs.push_back(optarg); break;
-      case 'f': options.force = true; break;
-      case 'q': quiet = true; break;
-      case 'h': std::fputs(kUsage, stdout); return 0;
-      default: std::fputs(kUsage, stderr); return 2;
+      case kBinaryPath:
+        AppendPathList(optarg, &options.binary_path);
+        break;
+      case kDebugDir:
+        debug_dirs.push_back(optarg);
+        break;
+      case kForce:
+        options.force = true;
+        break;
+      case 'q':
+        quiet = true;
+        break;
+      case 'h':
+        std::fputs(kUsage, stdout);
+        return 0;
+      default:
+        std::fputs(kUsage, stderr);
+        return Fail("symbolize", absl::StrCat("unknown or incomplete option '", argv[optind - 1], "'"));
     }
   }
   if (argc - optind < 1 || argc - optind > 2) {
-    std::fprintf(stderr, "heapwatch symbolize: expected IN [OUT]\n\n%s", kUsage);
-    return 2;
+    std::fputs(kUsage, stderr);
+    return Fail("symbolize", "expected IN [OUT]");
   }
+  // --debug-dir directories come before the default /usr/lib/debug.
   debug_dirs.insert(debug_dirs.end(), options.debug_roots.begin(), options.debug_roots.end());
   options.debug_roots = debug_dirs;
   std::string in = argv[optind];
   std::string out = argc - optind == 2 ? argv[optind + 1] : in;
 
   absl::StatusOr<Profile> profile = ReadProfileFile(in);
-  if (!profile.ok()) {
-    std::fprintf(stderr, "heapwatch symbolize: %s\n", std::string(profile.status().message()).c_str());
-    return 2;
-  }
+  if (!profile.ok()) return Fail("symbolize", profile.status());
   SymbolizeReport report = Symbolize(*profile, options);
-  if (absl::Status written = WriteProfileFile(*profile, out); !written.ok()) {
-    std::fprintf(stderr, "heapwatch symbolize: %s\n", std::string(written.message()).c_str());
-    return 2;
-  }
+  if (absl::Status written = WriteProfileFile(*profile, out); !written.ok())
+    return Fail("symbolize", written);
   if (!quiet) {
     for (const std::string& warning : report.warnings) {
       std::fprintf(stderr, "heapwatch symbolize: warning: %s\n", warning.c_str());
     }
-    std::fprintf(stderr, "heapwatch symbolize: %zu of %zu mappings read, %zu locations symbolized; wrote %s\n",
-                 report.mappings_symbolized, profile->mappings.size(), report.locations_symbolized, out.c_str());
+    std::fprintf(stderr, "heapwatch symbolize: %zu locations symbolized in %zu mappings; wrote %s\n",
+                 report.locations_symbolized, report.mappings_symbolized, out.c_str());
   }
   return 0;
 }

@@ -50,7 +50,8 @@ std::string WithoutCloneSuffix(std::string_view symbol) {
       size_t at = symbol.rfind(clone);
       if (at == std::string_view::npos || at == 0) continue;
       std::string_view rest = symbol.substr(at + clone.size());
-      if (clone == ".cold" ? rest.empty() : !rest.empty() && rest.find_first_not_of("0123456789") == rest.npos) {
+      if (clone == ".cold" ? rest.empty()
+                           : !rest.empty() && rest.find_first_not_of("0123456789") == rest.npos) {
         symbol = symbol.substr(0, at);
         stripped = true;
       }
@@ -155,7 +156,8 @@ class CompileUnitIndex {
     std::sort(subprograms_.begin(), subprograms_.end(),
               [](const Interval& a, const Interval& b) { return a.low < b.low; });
     Dwarf_Addr highest = 0;
-    for (const Interval& interval : subprograms_) max_high_.push_back(highest = std::max(highest, interval.high));
+    for (const Interval& interval : subprograms_)
+      max_high_.push_back(highest = std::max(highest, interval.high));
   }
 
   // The subprogram containing `pc` and the inlined instances around it,
@@ -242,7 +244,8 @@ class CompileUnitIndex {
           std::vector<AddressRange> ranges = Ranges(&child);
           if (!ranges.empty()) {
             code = static_cast<int>(code_.size());
-            for (const AddressRange& range : ranges) subprograms_.push_back({range.first, range.second, code_.size()});
+            for (const AddressRange& range : ranges)
+              subprograms_.push_back({range.first, range.second, code_.size()});
             code_.push_back({child, std::move(ranges), {}});
           }
           break;
@@ -341,8 +344,8 @@ class DwarfFrames::Impl {
     if (Dwfl_Line* line = dwfl_module_getsrc(module_, address)) {
       int line_number = 0;
       int column = 0;
-      innermost.filename =
-          SourcePath(dwfl_lineinfo(line, nullptr, &line_number, &column, nullptr, nullptr), dwfl_line_comp_dir(line));
+      innermost.filename = SourcePath(dwfl_lineinfo(line, nullptr, &line_number, &column, nullptr, nullptr),
+                                      dwfl_line_comp_dir(line));
       innermost.line = line_number;
       innermost.column = column;
     }
@@ -377,7 +380,8 @@ class DwarfFrames::Impl {
   std::optional<SourceFrame> SymbolFrame(uint64_t vaddr) {
     GElf_Off offset = 0;
     GElf_Sym symbol;
-    const char* name = dwfl_module_addrinfo(module_, vaddr + bias_, &offset, &symbol, nullptr, nullptr, nullptr);
+    const char* name =
+        dwfl_module_addrinfo(module_, vaddr + bias_, &offset, &symbol, nullptr, nullptr, nullptr);
     if (!name || !name[0]) return std::nullopt;
     SourceFrame frame;
     frame.system_name = WithoutCloneSuffix(name);
@@ -390,7 +394,8 @@ class DwarfFrames::Impl {
                            const char* debuglink_file, GElf_Word debuglink_crc, char** debuginfo_file_name) {
     const Impl* self = static_cast<const Impl*>(*userdata);
     if (!self) return -1;
-    std::string path = self->locator_->FindDebugFile(self->path_, self->build_id_, debuglink_file, debuglink_crc);
+    std::string path =
+        self->locator_->FindDebugFile(self->path_, self->build_id_, debuglink_file, debuglink_crc);
     if (path.empty()) return -1;
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
@@ -434,8 +439,11 @@ class DwarfFrames::Impl {
       std::optional<SourceFrame> symbol = SymbolFrame(*vaddr);
       if (symbol && !dwarf_name.empty() &&
           (symbol->name == dwarf_name || symbol->name.ends_with("::" + dwarf_name))) {
-        *frame = {.name = symbol->name, .system_name = symbol->system_name, .filename = frame->filename,
-                  .line = frame->line, .column = frame->column};
+        *frame = {.name = symbol->name,
+                  .system_name = symbol->system_name,
+                  .filename = frame->filename,
+                  .line = frame->line,
+                  .column = frame->column};
         return;
       }
     }
@@ -459,7 +467,8 @@ class DwarfFrames::Impl {
           // A local class's method: the enclosing function's name is
           // qualified already.
           std::string linkage_name = IntegratedString(&scope, DW_AT_linkage_name);
-          qualified = (linkage_name.empty() ? QualifiedName(&scope) : Demangle(linkage_name)) + "::" + qualified;
+          qualified =
+              (linkage_name.empty() ? QualifiedName(&scope) : Demangle(linkage_name)) + "::" + qualified;
           break;
         }
         if (tag == DW_TAG_namespace) {

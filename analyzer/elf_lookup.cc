@@ -60,7 +60,8 @@ bool SameFile(const std::string& a, const std::string& b) {
 
 // The debug-info file of a build ID under `root`: root/.build-id/xx/yyyy.debug.
 std::string BuildIdPath(const std::string& root, const std::string& build_id, std::string_view suffix) {
-  return JoinPath(root, ".build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) + std::string(suffix));
+  return JoinPath(root,
+                  ".build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) + std::string(suffix));
 }
 
 // CRC-32 of a whole file, as .gnu_debuglink records it (the same polynomial
@@ -71,7 +72,8 @@ std::optional<uint32_t> FileCrc32(const std::string& path) {
   uLong crc = crc32(0L, Z_NULL, 0);
   std::array<unsigned char, 1 << 16> buffer;
   ssize_t n;
-  while ((n = read(fd, buffer.data(), buffer.size())) > 0) crc = crc32(crc, buffer.data(), static_cast<uInt>(n));
+  while ((n = read(fd, buffer.data(), buffer.size())) > 0)
+    crc = crc32(crc, buffer.data(), static_cast<uInt>(n));
   close(fd);
   if (n < 0) return std::nullopt;
   return static_cast<uint32_t>(crc);
@@ -99,7 +101,8 @@ std::optional<ElfFacts> ReadElfFacts(const std::string& path) {
     facts.emplace();
     const void* bits = nullptr;
     ssize_t size = dwelf_elf_gnu_build_id(elf, &bits);
-    if (size > 0) facts->build_id = HexString(static_cast<const unsigned char*>(bits), static_cast<size_t>(size));
+    if (size > 0)
+      facts->build_id = HexString(static_cast<const unsigned char*>(bits), static_cast<size_t>(size));
     size_t count = 0;
     if (elf_getphdrnum(elf, &count) == 0) {
       for (size_t i = 0; i < count; ++i) {
@@ -199,7 +202,8 @@ ElfLocator::Found ElfLocator::FindBinary(const std::string& filename, const std:
     if (auto it = by_build_id.find(build_id); it != by_build_id.end() && accept(it->second)) return found;
   }
   for (const std::string& root : debug_roots_) {
-    if (accept(BuildIdPath(root, build_id, "")) || accept(BuildIdPath(root, build_id, ".debug"))) return found;
+    if (accept(BuildIdPath(root, build_id, "")) || accept(BuildIdPath(root, build_id, ".debug")))
+      return found;
   }
   return found;
 }
@@ -228,7 +232,8 @@ std::string ElfLocator::FindDebugFile(const std::string& binary_path, const std:
     // gdb's places: next to the binary, in its .debug/ subdirectory, and
     // under each debug root followed by the binary's directory.
     std::string dir = DirName(binary_path);
-    std::vector<std::string> paths = {JoinPath(dir, debuglink), JoinPath(dir, std::string(".debug/") + debuglink)};
+    std::vector<std::string> paths = {JoinPath(dir, debuglink),
+                                      JoinPath(dir, std::string(".debug/") + debuglink)};
     for (const std::string& root : debug_roots_) paths.push_back(JoinPath(JoinPath(root, dir), debuglink));
     for (const std::string& path : paths) {
       if (acceptable(path, false)) return path;

@@ -25,7 +25,7 @@ struct ElfFacts {
     uint64_t file_size = 0;
     uint64_t virtual_address = 0;
   };
-  std::string build_id;  // GNU build ID, lower-case hex; "" if the file has none
+  std::string build_id;            // GNU build ID, lower-case hex; "" if the file has none
   std::vector<LoadSegment> loads;  // the PT_LOAD program headers
 
   // The ELF virtual address of the byte at `file_offset`, through the PT_LOAD
@@ -61,8 +61,8 @@ class ElfLocator {
   // A separate debug-info file for the binary at `binary_path`: by build ID
   // first, then by the binary's .gnu_debuglink name (`debuglink`, may be
   // null) whose CRC-32 is `debuglink_crc`. Returns "" when there is none.
-  std::string FindDebugFile(const std::string& binary_path, const std::string& build_id, const char* debuglink,
-                            uint32_t debuglink_crc);
+  std::string FindDebugFile(const std::string& binary_path, const std::string& build_id,
+                            const char* debuglink, uint32_t debuglink_crc);
 
  private:
   // Build ID -> path of the ELF files directly in `dir` (read once).

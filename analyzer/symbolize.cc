@@ -25,8 +25,8 @@ class FunctionTable {
   }
 
   size_t Intern(const SourceFrame& frame) {
-    auto [it, inserted] = index_.try_emplace(Key{frame.name, frame.system_name, frame.filename, frame.start_line},
-                                             profile_.functions.size());
+    auto [it, inserted] = index_.try_emplace(
+        Key{frame.name, frame.system_name, frame.filename, frame.start_line}, profile_.functions.size());
     if (inserted) {
       profile_.functions.push_back({.name = frame.name,
                                     .system_name = frame.system_name,
@@ -111,7 +111,8 @@ SymbolizeReport Symbolize(Profile& profile, const SymbolizeOptions& options) {
 
   for (size_t m = 0; m < profile.mappings.size(); ++m) {
     Mapping& mapping = profile.mappings[m];
-    if (!options.force && mapping.has_functions && mapping.has_filenames && mapping.has_line_numbers) continue;
+    if (!options.force && mapping.has_functions && mapping.has_filenames && mapping.has_line_numbers)
+      continue;
     std::vector<size_t> pending;
     for (size_t i : locations_of[m]) {
       if (options.force || !HasSourceLines(profile, profile.locations[i])) pending.push_back(i);
@@ -125,12 +126,14 @@ SymbolizeReport Symbolize(Profile& profile, const SymbolizeOptions& options) {
     ElfLocator::Found found = locator.FindBinary(mapping.filename, build_id);
     if (found.path.empty()) {
       std::string warning = absl::StrFormat("%s: binary not found", MappingName(mapping));
-      if (!found.refused.empty()) warning += absl::StrFormat(" (refused %s)", absl::StrJoin(found.refused, "; "));
+      if (!found.refused.empty())
+        warning += absl::StrFormat(" (refused %s)", absl::StrJoin(found.refused, "; "));
       report.warnings.push_back(std::move(warning));
       continue;
     }
     auto [it, inserted] = opened.try_emplace(found.path);
-    if (inserted) it->second.frames = DwarfFrames::Open(found.path, found.facts.build_id, &locator, &it->second.error);
+    if (inserted)
+      it->second.frames = DwarfFrames::Open(found.path, found.facts.build_id, &locator, &it->second.error);
     DwarfFrames* info = it->second.frames.get();
     if (!info) {
       report.warnings.push_back(
@@ -139,9 +142,10 @@ SymbolizeReport Symbolize(Profile& profile, const SymbolizeOptions& options) {
     }
     ++report.mappings_symbolized;
     if (!info->has_dwarf()) {
-      report.warnings.push_back(absl::StrFormat(
-          "%s: no debug info in %s, nor a separate debug file by build ID or .gnu_debuglink; kept symbol names",
-          MappingName(mapping), found.path));
+      report.warnings.push_back(
+          absl::StrFormat("%s: no debug info in %s, nor a separate debug file by build ID or .gnu_debuglink; "
+                          "kept symbol names",
+                          MappingName(mapping), found.path));
     }
 
     size_t outside = 0;
@@ -160,7 +164,8 @@ SymbolizeReport Symbolize(Profile& profile, const SymbolizeOptions& options) {
       // The symbol table only for locations with no name at all: the
       // preload's names are as good, and must not be lost.
       if (frames.empty() && location.lines.empty()) {
-        if (std::optional<SourceFrame> symbol = info->SymbolFrame(*vaddr)) frames.push_back(std::move(*symbol));
+        if (std::optional<SourceFrame> symbol = info->SymbolFrame(*vaddr))
+          frames.push_back(std::move(*symbol));
       }
       if (frames.empty()) continue;
       std::vector<Line> lines;

@@ -9,6 +9,8 @@
 #include <elfutils/libdwelf.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <libelf.h>
 #include <unistd.h>
 
@@ -20,10 +22,8 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_format.h"
 #include "analyzer/frames.h"
@@ -111,7 +111,8 @@ std::vector<Instruction> Disassemble(const std::string& binary, const std::strin
         line.find_first_not_of("0123456789abcdef", start) != colon) {
       continue;
     }
-    instructions.push_back({std::stoull(line.substr(start, colon - start), nullptr, 16), line.substr(colon + 2)});
+    instructions.push_back(
+        {std::stoull(line.substr(start, colon - start), nullptr, 16), line.substr(colon + 2)});
   }
   return instructions;
 }
@@ -148,7 +149,8 @@ struct Addr2LineFrame {
 
 // What `addr2line -i -f -C` says about each of `addresses`, innermost
 // frame first; one addr2line run for all of them.
-std::vector<std::vector<Addr2LineFrame>> Addr2Line(const std::string& binary, const std::vector<uint64_t>& addresses,
+std::vector<std::vector<Addr2LineFrame>> Addr2Line(const std::string& binary,
+                                                   const std::vector<uint64_t>& addresses,
                                                    const std::string& scratch) {
   std::string input_path = scratch + "/addr2line.input";
   {
@@ -215,8 +217,8 @@ class PreloadProfile {
   // A location at ELF address `vaddr` of mapping `mapping`, named by its
   // ELF symbol (an empty `symbol` leaves it unnamed), in a sample of its own.
   size_t AddLocation(size_t mapping, uint64_t vaddr, const std::string& symbol) {
-    Location location{.id = profile_.locations.size() + 1, .mapping = mapping,
-                      .address = load_bases_[mapping] + vaddr};
+    Location location{
+        .id = profile_.locations.size() + 1, .mapping = mapping, .address = load_bases_[mapping] + vaddr};
     if (!symbol.empty()) {
       profile_.functions.push_back({.id = profile_.functions.size() + 1,
                                     .name = ShortFunctionName(Demangled(symbol)),
@@ -245,11 +247,13 @@ std::string Dump(const Profile& p) {
   }
   for (const Location& l : p.locations) {
     out += absl::StrFormat("location %d %d %x:", l.id, l.mapping.value_or(999), l.address);
-    for (const Line& line : l.lines) out += absl::StrFormat(" %d:%d:%d", line.function, line.line, line.column);
+    for (const Line& line : l.lines)
+      out += absl::StrFormat(" %d:%d:%d", line.function, line.line, line.column);
     out += "\n";
   }
   for (const Function& f : p.functions) {
-    out += absl::StrFormat("function %d %s %s %s %d\n", f.id, f.name, f.system_name, f.filename, f.start_line);
+    out +=
+        absl::StrFormat("function %d %s %s %s %d\n", f.id, f.name, f.system_name, f.filename, f.start_line);
   }
   return out;
 }
@@ -260,8 +264,8 @@ const Function& FunctionOf(const Profile& p, const Location& location, size_t fr
 
 // The location's frames equal addr2line's on the binary: function (as pprof
 // shortens it), file and line, innermost first.
-void ExpectMatchesAddr2Line(const Profile& p, size_t location_index, const std::string& binary, uint64_t vaddr,
-                            const std::string& scratch) {
+void ExpectMatchesAddr2Line(const Profile& p, size_t location_index, const std::string& binary,
+                            uint64_t vaddr, const std::string& scratch) {
   const Location& location = p.locations[location_index];
   std::vector<Addr2LineFrame> expected = Addr2Line(binary, {vaddr}, scratch)[0];
   ASSERT_FALSE(expected.empty());
@@ -280,7 +284,8 @@ class SymbolizeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    scratch_ = absl::StrFormat("%s/tests/scratch/symbolize.%s.%d", HEAPWATCH_BINARY_DIR, info->name(), getpid());
+    scratch_ =
+        absl::StrFormat("%s/tests/scratch/symbolize.%s.%d", HEAPWATCH_BINARY_DIR, info->name(), getpid());
     std::filesystem::remove_all(scratch_);
     std::filesystem::create_directories(scratch_);
   }
@@ -346,13 +351,15 @@ TEST_F(SymbolizeTest, PieInlineChainAndSharedLibraryMatchAddr2Line) {
     EXPECT_EQ(p.functions[i].id, i + 1);
     EXPECT_FALSE(p.functions[i].filename.empty()) << p.functions[i].name;
     for (size_t j = 0; j < i; ++j) {
-      EXPECT_FALSE(p.functions[i].name == p.functions[j].name && p.functions[i].filename == p.functions[j].filename &&
+      EXPECT_FALSE(p.functions[i].name == p.functions[j].name &&
+                   p.functions[i].filename == p.functions[j].filename &&
                    p.functions[i].start_line == p.functions[j].start_line)
           << p.functions[i].name;
     }
   }
   for (const Mapping& m : p.mappings) {
-    EXPECT_TRUE(m.has_functions && m.has_filenames && m.has_line_numbers && m.has_inline_frames) << m.filename;
+    EXPECT_TRUE(m.has_functions && m.has_filenames && m.has_line_numbers && m.has_inline_frames)
+        << m.filename;
   }
 }
 
@@ -418,7 +425,8 @@ TEST_F(SymbolizeTest, RefusesBinaryWithAnotherBuildId) {
   SymbolizeReport report = Symbolize(p, {.binary_path = {scratch_ + "/binaries"}});
   ASSERT_EQ(report.warnings.size(), 1u);
   EXPECT_THAT(report.warnings[0], HasSubstr("binary not found"));
-  EXPECT_THAT(report.warnings[0], HasSubstr(kPie + ": build ID " + ReadLayout(kPie).build_id + ", want " + other_build));
+  EXPECT_THAT(report.warnings[0],
+              HasSubstr(kPie + ": build ID " + ReadLayout(kPie).build_id + ", want " + other_build));
   EXPECT_THAT(report.warnings[0], HasSubstr(scratch_ + "/binaries/symbolize_pie: build ID"));
   EXPECT_EQ(report.mappings_symbolized, 0u);
   // Nothing changed: the preload's symbol name is kept.
@@ -430,7 +438,8 @@ TEST_F(SymbolizeTest, MissingBinaryWarnsForItsMappingOnly) {
   PreloadProfile builder;
   std::string no_such_build = "0123456789abcdef0123456789abcdef01234567";
   size_t exe = builder.AddMapping(kPie, kPieLoadBase, kPie);
-  size_t lib = builder.AddMapping(kShapes, kLibraryLoadBase, "/opt/gone/libsymbolize_shapes.so", &no_such_build);
+  size_t lib =
+      builder.AddMapping(kShapes, kLibraryLoadBase, "/opt/gone/libsymbolize_shapes.so", &no_such_build);
   uint64_t inlined_malloc = CallSite(kPie, kMake, "malloc");
   size_t inlined = builder.AddLocation(exe, inlined_malloc, kMake);
   size_t in_library = builder.AddLocation(lib, CallSite(kShapes, kMakeGrid, "calloc"), kMakeGrid);
@@ -467,7 +476,8 @@ TEST_F(SymbolizeTest, SymbolizingTwiceChangesNothing) {
   EXPECT_EQ(Dump(p), once);
   // Again with no binaries anywhere: symbolized mappings are left alone,
   // without a warning.
-  for (Mapping& m : p.mappings) m.filename = "/opt/gone/" + std::filesystem::path(m.filename).filename().string();
+  for (Mapping& m : p.mappings)
+    m.filename = "/opt/gone/" + std::filesystem::path(m.filename).filename().string();
   std::string moved = Dump(p);
   SymbolizeReport again = Symbolize(p, {});
   EXPECT_THAT(again.warnings, IsEmpty());
@@ -503,8 +513,9 @@ void SplitDebugInfo(const std::string& binary, const std::string& stripped, cons
 TEST_F(SymbolizeTest, SeparateDebugInfoByBuildIdUnderDebugRoot) {
   std::string build_id = ReadLayout(kPie).build_id;
   std::string stripped = scratch_ + "/bin/symbolize_pie";
-  SplitDebugInfo(kPie, stripped,
-                 scratch_ + "/debug/.build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) + ".debug");
+  SplitDebugInfo(
+      kPie, stripped,
+      scratch_ + "/debug/.build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) + ".debug");
   PreloadProfile builder;
   size_t exe = builder.AddMapping(stripped, kPieLoadBase, stripped);
   uint64_t inlined_malloc = CallSite(kPie, kMake, "malloc");
@@ -599,20 +610,26 @@ std::optional<Mapping> LiveMapping(uint64_t address) {
     uint64_t start = 0, limit = 0, offset = 0;
     char perms[5] = {};
     int path_at = 0;
-    if (std::sscanf(line.c_str(), "%lx-%lx %4s %lx %*s %*s %n", &start, &limit, perms, &offset, &path_at) < 4) {
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s %lx %*s %*s %n", &start, &limit, perms, &offset, &path_at) <
+        4) {
       continue;
     }
     if (perms[2] != 'x' || address < start || address >= limit || path_at == 0) continue;
     std::string path = line.substr(path_at);
-    return Mapping{.id = 1, .memory_start = start, .memory_limit = limit, .file_offset = offset,
-                   .filename = path, .build_id = ReadLayout(path).build_id};
+    return Mapping{.id = 1,
+                   .memory_start = start,
+                   .memory_limit = limit,
+                   .file_offset = offset,
+                   .filename = path,
+                   .build_id = ReadLayout(path).build_id};
   }
   return std::nullopt;
 }
 
 TEST_F(SymbolizeTest, LiveAddressOfThisProcessAtItsRealLoadAddress) {
   // This test's own call site, wherever the loader put this executable.
-  const uint64_t address = CallerAddress(); const int64_t call_line = __LINE__;
+  // One statement, so that the call and __LINE__ share a line.
+  const auto [address, call_line] = std::pair<uint64_t, int64_t>(CallerAddress(), __LINE__);
   std::optional<Mapping> mapping = LiveMapping(address);
   ASSERT_TRUE(mapping.has_value());
   Profile p;
@@ -623,8 +640,9 @@ TEST_F(SymbolizeTest, LiveAddressOfThisProcessAtItsRealLoadAddress) {
   ASSERT_FALSE(p.locations[0].lines.empty());
   EXPECT_EQ(p.locations[0].lines[0].line, call_line);
   EXPECT_THAT(FunctionOf(p, p.locations[0], 0).filename, ::testing::EndsWith("/symbolize_test.cc"));
-  EXPECT_THAT(FunctionOf(p, p.locations[0], 0).name,
-              ::testing::EndsWith("SymbolizeTest_LiveAddressOfThisProcessAtItsRealLoadAddress_Test::TestBody"));
+  EXPECT_THAT(
+      FunctionOf(p, p.locations[0], 0).name,
+      ::testing::EndsWith("SymbolizeTest_LiveAddressOfThisProcessAtItsRealLoadAddress_Test::TestBody"));
 }
 
 struct SymbolizerFrame {
@@ -638,7 +656,8 @@ struct SymbolizerFrame {
 // `addresses`, innermost frame first, with functions' linkage names: for
 // each address, pairs of lines "function" / "file:line:column", then an
 // empty line.
-std::vector<std::vector<SymbolizerFrame>> LlvmSymbolizer(const std::string& symbolizer, const std::string& binary,
+std::vector<std::vector<SymbolizerFrame>> LlvmSymbolizer(const std::string& symbolizer,
+                                                         const std::string& binary,
                                                          const std::vector<uint64_t>& addresses,
                                                          const std::string& scratch) {
   std::string input_path = scratch + "/symbolizer.input";
@@ -688,7 +707,8 @@ TEST_F(SymbolizeTest, MatchesLlvmSymbolizerAtCallSitesOfThisTestBinary) {
   // initial file register) and inlined functions without a linkage name.
   constexpr size_t kMaxSites = 3000;  // about a second, even under ASan
   std::string symbolizer = FindLlvmSymbolizer();
-  if (symbolizer.empty()) GTEST_SKIP() << "llvm-symbolizer (Debian llvm-14, which clang brings) is not installed";
+  if (symbolizer.empty())
+    GTEST_SKIP() << "llvm-symbolizer (Debian llvm-14, which clang brings) is not installed";
   std::string binary = std::filesystem::read_symlink("/proc/self/exe").string();
   std::vector<Instruction> instructions = Disassemble(binary, "");
   std::vector<uint64_t> sites;
@@ -724,8 +744,10 @@ TEST_F(SymbolizeTest, MatchesLlvmSymbolizerAtCallSitesOfThisTestBinary) {
       // GNU demangler fails on, we show the qualified DWARF name.
       const Function& function = FunctionOf(p, location, k);
       if (function.system_name.starts_with("_Z")) {
-        EXPECT_EQ(function.system_name.find('.'), std::string::npos) << "a clone suffix: " << function.system_name;
-        if (Demangled(function.system_name) != function.system_name && expected[i][k].function.starts_with("_Z")) {
+        EXPECT_EQ(function.system_name.find('.'), std::string::npos)
+            << "a clone suffix: " << function.system_name;
+        if (Demangled(function.system_name) != function.system_name &&
+            expected[i][k].function.starts_with("_Z")) {
           EXPECT_EQ(function.name, ShortFunctionName(Demangled(expected[i][k].function)));
           ++compared_names;
         }
