@@ -16,7 +16,7 @@ bool Exists(const std::string& path) {
 
 TEST(PreloadProcessTest, ForkedChildWritesItsOwnProfile) {
   std::string dir = MakeTempDir("out");
-  RunResult r = RunUnderPreload({TestProgram("fork_child"), "simple"}, dir, {{"HEAPWATCH_RATE", "1"}});
+  ProcessResult r = RunUnderPreload({TestProgram("fork_child"), "simple"}, dir, {{"HEAPWATCH_RATE", "1"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<pid_t> children = ChildPids(r.out);
   ASSERT_EQ(children.size(), 1u);
@@ -40,7 +40,7 @@ TEST(PreloadProcessTest, ForkedChildWritesItsOwnProfile) {
 TEST(PreloadProcessTest, ForkWhileOtherThreadsAllocateDoesNotDeadlock) {
   std::string dir = MakeTempDir("out");
   // A low rate keeps the profiler's locks and ring busy in every thread.
-  RunResult r = RunUnderPreload({TestProgram("fork_child"), "stress"}, dir, {{"HEAPWATCH_RATE", "256"}}, 120);
+  ProcessResult r = RunUnderPreload({TestProgram("fork_child"), "stress"}, dir, {{"HEAPWATCH_RATE", "256"}}, 120);
   ASSERT_FALSE(r.timed_out) << "deadlock";
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<pid_t> children = ChildPids(r.out);
@@ -56,7 +56,7 @@ TEST(PreloadProcessTest, ForkWhileOtherThreadsAllocateDoesNotDeadlock) {
 TEST(PreloadProcessTest, ExecutedChildIsProfiledUnlessTurnedOff) {
   for (bool children_on : {true, false}) {
     std::string dir = MakeTempDir(children_on ? "on" : "off");
-    RunResult r = RunUnderPreload({TestProgram("exec_child"), TestProgram("alloc_sites")}, dir,
+    ProcessResult r = RunUnderPreload({TestProgram("exec_child"), TestProgram("alloc_sites")}, dir,
                                   {{"HEAPWATCH_RATE", "1"}, {"HEAPWATCH_CHILDREN", children_on ? "1" : "0"}});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     std::vector<pid_t> children = ChildPids(r.out);
@@ -77,7 +77,7 @@ TEST(PreloadProcessTest, ExitPaths) {
   } cases[] = {{"exit", true}, {"return", true}, {"_exit", false}};
   for (const Case& c : cases) {
     std::string dir = MakeTempDir(c.mode);
-    RunResult r = RunUnderPreload({TestProgram("exit_paths"), c.mode, "450"}, dir,
+    ProcessResult r = RunUnderPreload({TestProgram("exit_paths"), c.mode, "1500"}, dir,
                                   {{"HEAPWATCH_RATE", "1"}, {"HEAPWATCH_INTERVAL", "0.2"}});
     ASSERT_EQ(r.exit_code, 0) << c.mode << ": " << r.err;
     std::vector<std::string> files = ProfileFiles(dir);
@@ -109,7 +109,7 @@ std::string LeafMappingFile(const perftools::profiles::Profile& p, const std::st
 
 TEST(PreloadProcessTest, LeakInDlopenedLibraryIsNamed) {
   std::string dir = MakeTempDir("out");
-  RunResult r = RunUnderPreload({TestProgram("dlopen_host"), Plugin(), "once"}, dir, {{"HEAPWATCH_RATE", "1"}});
+  ProcessResult r = RunUnderPreload({TestProgram("dlopen_host"), Plugin(), "once"}, dir, {{"HEAPWATCH_RATE", "1"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> files = ProfileFiles(dir);
   ASSERT_EQ(files.size(), 1u);
@@ -118,9 +118,31 @@ TEST(PreloadProcessTest, LeakInDlopenedLibraryIsNamed) {
   EXPECT_NE(LeafMappingFile(p, "PluginKeep").find("libheapwatch_test_plugin.so"), std::string::npos);
 }
 
+// RTLD_DEEPBIND puts the library's own dependencies (libc) before us in its
+// symbol lookups: its malloc calls are redirected to our hooks after it loads.
+TEST(PreloadProcessTest, DeepboundLibraryIsStillProfiled) {
+  std::string dir = MakeTempDir("out");
+  ProcessResult r = RunUnderPreload({TestProgram("dlopen_host"), Plugin(), "deepbind"}, dir, {{"HEAPWATCH_RATE", "1"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  perftools::profiles::Profile p = ReadProfile(ProfileFiles(dir).at(0));
+  EXPECT_EQ(TotalsAtLeaf(p, "PluginKeep"), (HeapTotals{20, 20 * 333, 20, 20 * 333}));
+}
+
+TEST(PreloadProcessTest, DlopenKeepsTheCallersSearchPath) {
+  // dlopen of a bare name searches the calling object's RUNPATH: our dlopen
+  // must not become "the caller". dlopen_host gets a RUNPATH to the plugin's
+  // directory from a copy built with -Wl,-rpath (see tests/programs).
+  std::string dir = MakeTempDir("out");
+  for (const char* mode : {"once", "deepbind"}) {
+    ProcessResult r = RunUnderPreload({TestProgram("dlopen_host_runpath"), "libheapwatch_test_plugin.so", mode}, dir,
+                                      {{"HEAPWATCH_RATE", "1"}});
+    EXPECT_EQ(r.exit_code, 0) << mode << ": " << r.err;
+  }
+}
+
 TEST(PreloadProcessTest, DlcloseAndReopenKeepsNames) {
   std::string dir = MakeTempDir("out");
-  RunResult r = RunUnderPreload({TestProgram("dlopen_host"), Plugin(), "reopen"}, dir, {{"HEAPWATCH_RATE", "1"}});
+  ProcessResult r = RunUnderPreload({TestProgram("dlopen_host"), Plugin(), "reopen"}, dir, {{"HEAPWATCH_RATE", "1"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   perftools::profiles::Profile p = ReadProfile(ProfileFiles(dir).at(0));
   // Frames from both loads are named, whether or not the library came back

@@ -23,26 +23,13 @@ namespace {
 namespace fs = std::filesystem;
 using perftools::profiles::Profile;
 
-// Where PATH has `tool` (RunProgram execs a path).
-std::string Which(const std::string& tool) {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    std::error_code error;
-    if (!dir.empty() && fs::is_regular_file(dir + "/" + tool, error)) return dir + "/" + tool;
-  }
-  ADD_FAILURE() << tool << " not found in PATH";
-  return tool;
-}
-
-RunResult Heapwatch(const std::vector<std::string>& args) {
+ProcessResult Heapwatch(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {HeapwatchCommand()};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunProgram(argv, {});
 }
 
-RunResult GoToolPprof(const std::vector<std::string>& args, const std::string& home) {
+ProcessResult GoToolPprof(const std::vector<std::string>& args, const std::string& home) {
   std::vector<std::string> argv = {GO_EXECUTABLE, "tool", "pprof"};
   argv.insert(argv.end(), args.begin(), args.end());
   // A home and a cache of their own under the build tree; never the network.
@@ -53,7 +40,7 @@ RunResult GoToolPprof(const std::vector<std::string>& args, const std::string& h
 // The ELF virtual address of file offset `offset` in `binary`, through the
 // executable PT_LOAD segment as readelf lists it.
 uint64_t VirtualAddress(const std::string& binary, uint64_t offset) {
-  RunResult readelf = RunProgram({Which("readelf"), "-lW", binary}, {});
+  ProcessResult readelf = RunProgram({"readelf", "-lW", binary}, {});
   std::istringstream lines(readelf.out);
   std::string line;
   while (std::getline(lines, line)) {
@@ -81,7 +68,7 @@ struct SourceLine {
 std::vector<SourceLine> Addr2Line(const std::string& binary, uint64_t vaddr) {
   char address[32];
   std::snprintf(address, sizeof(address), "0x%llx", static_cast<unsigned long long>(vaddr));
-  RunResult r = RunProgram({Which("addr2line"), "-i", "-f", "-C", "-e", binary, address}, {});
+  ProcessResult r = RunProgram({"addr2line", "-i", "-f", "-C", "-e", binary, address}, {});
   std::istringstream lines(r.out);
   std::vector<SourceLine> frames;
   std::string function, location;
@@ -125,7 +112,7 @@ class SymbolizeCliTest : public ::testing::Test {
     fs::copy_file(TestProgram("libsymbolize_shapes.so"), bin_ + "/libsymbolize_shapes.so");
     // The executable's RUNPATH names the build tree; LD_LIBRARY_PATH comes
     // first, so the library copy is the one loaded (checked below).
-    RunResult run = RunUnderPreload({bin_ + "/symbolize_pie"}, work_ + "/profiles",
+    ProcessResult run = RunUnderPreload({bin_ + "/symbolize_pie"}, work_ + "/profiles",
                                     {{"HEAPWATCH_RATE", "1"}, {"LD_LIBRARY_PATH", bin_}});
     ASSERT_EQ(run.exit_code, 0) << run.err;
     std::vector<std::string> files = ProfileFiles(work_ + "/profiles");
@@ -165,7 +152,7 @@ TEST_F(SymbolizeCliTest, InlineChainsMatchAddr2LineAndPprofShowsThemWithoutTheBi
   std::vector<Expected> expected = ExpectedFrames();
   ASSERT_GE(expected.size(), 4u);  // Buffers::Make, main's three calls, MakeGrid's two
   std::string symbolized = work_ + "/symbolized.pb.gz";
-  RunResult r = Heapwatch({"symbolize", profile_path_, symbolized});
+  ProcessResult r = Heapwatch({"symbolize", profile_path_, symbolized});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("locations symbolized"), std::string::npos) << r.err;
 
@@ -207,9 +194,9 @@ TEST_F(SymbolizeCliTest, InlineChainsMatchAddr2LineAndPprofShowsThemWithoutTheBi
   // With the binaries gone, pprof shows what the profile carries.
   std::string stash = work_ + "/stash";
   fs::rename(bin_, stash);
-  RunResult raw = GoToolPprof({"-raw", symbolized}, work_);
+  ProcessResult raw = GoToolPprof({"-raw", symbolized}, work_);
   ASSERT_EQ(raw.exit_code, 0) << raw.err;
-  RunResult top = GoToolPprof({"-top", "-lines", "-nodefraction=0", symbolized}, work_);
+  ProcessResult top = GoToolPprof({"-top", "-lines", "-nodefraction=0", symbolized}, work_);
   ASSERT_EQ(top.exit_code, 0) << top.err;
   for (const Expected& want : expected) {
     for (const SourceLine& frame : want.frames) {
@@ -227,7 +214,7 @@ TEST_F(SymbolizeCliTest, InlineChainsMatchAddr2LineAndPprofShowsThemWithoutTheBi
   // In place, again, with the binaries gone: nothing changes, and our
   // mappings, already symbolized, get no warning.
   std::string before = p.DebugString();
-  RunResult again = Heapwatch({"symbolize", symbolized});
+  ProcessResult again = Heapwatch({"symbolize", symbolized});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(again.err.find("symbolize_pie"), std::string::npos) << again.err;
   EXPECT_EQ(again.err.find("libsymbolize_shapes"), std::string::npos) << again.err;
@@ -235,14 +222,14 @@ TEST_F(SymbolizeCliTest, InlineChainsMatchAddr2LineAndPprofShowsThemWithoutTheBi
 
   // --binary-path finds them where they went, with the same result.
   std::string from_stash = work_ + "/from_stash.pb.gz";
-  RunResult found =
+  ProcessResult found =
       Heapwatch({"symbolize", "--binary-path", work_ + "/nowhere:" + stash, profile_path_, from_stash});
   ASSERT_EQ(found.exit_code, 0) << found.err;
   EXPECT_EQ(ReadProfile(from_stash).DebugString(), before);
 
   // Without it, a warning per missing binary; the preload's names stay.
   std::string unfound = work_ + "/unfound.pb.gz";
-  RunResult missing = Heapwatch({"symbolize", profile_path_, unfound});
+  ProcessResult missing = Heapwatch({"symbolize", profile_path_, unfound});
   ASSERT_EQ(missing.exit_code, 0) << missing.err;
   EXPECT_NE(missing.err.find("warning: " + bin_ + "/symbolize_pie (build ID"), std::string::npos)
       << missing.err;
@@ -255,13 +242,13 @@ TEST_F(SymbolizeCliTest, InlineChainsMatchAddr2LineAndPprofShowsThemWithoutTheBi
   EXPECT_TRUE(named);
 
   // -q: not a word.
-  RunResult quiet = Heapwatch({"symbolize", "-q", profile_path_, work_ + "/quiet.pb.gz"});
+  ProcessResult quiet = Heapwatch({"symbolize", "-q", profile_path_, work_ + "/quiet.pb.gz"});
   ASSERT_EQ(quiet.exit_code, 0);
   EXPECT_EQ(quiet.err, "");
 }
 
 TEST_F(SymbolizeCliTest, UsageAndInputErrors) {
-  RunResult help = Heapwatch({"symbolize", "--help"});
+  ProcessResult help = Heapwatch({"symbolize", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("usage: heapwatch symbolize [options] IN [OUT]"), std::string::npos) << help.out;
 
@@ -269,12 +256,12 @@ TEST_F(SymbolizeCliTest, UsageAndInputErrors) {
        std::vector<std::vector<std::string>>{{"symbolize"},
                                              {"symbolize", profile_path_, work_ + "/a", work_ + "/b"},
                                              {"symbolize", "--no-such-option", profile_path_}}) {
-    RunResult r = Heapwatch(args);
+    ProcessResult r = Heapwatch(args);
     EXPECT_EQ(r.exit_code, 2) << args.size();
     EXPECT_NE(r.err.find("heapwatch symbolize: "), std::string::npos) << r.err;
   }
 
-  RunResult missing = Heapwatch({"symbolize", work_ + "/no-such.pb.gz"});
+  ProcessResult missing = Heapwatch({"symbolize", work_ + "/no-such.pb.gz"});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("heapwatch symbolize: " + work_ + "/no-such.pb.gz"), std::string::npos)
       << missing.err;
@@ -285,11 +272,11 @@ TEST_F(SymbolizeCliTest, UsageAndInputErrors) {
     std::fputs("\x1f\x8b not really gzip", f);
     std::fclose(f);
   }
-  RunResult bad = Heapwatch({"symbolize", garbage});
+  ProcessResult bad = Heapwatch({"symbolize", garbage});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("heapwatch symbolize: " + garbage), std::string::npos) << bad.err;
 
-  RunResult unwritable = Heapwatch({"symbolize", profile_path_, work_ + "/no/such/dir/out.pb.gz"});
+  ProcessResult unwritable = Heapwatch({"symbolize", profile_path_, work_ + "/no/such/dir/out.pb.gz"});
   EXPECT_EQ(unwritable.exit_code, 2);
   EXPECT_NE(unwritable.err.find("heapwatch symbolize: "), std::string::npos) << unwritable.err;
 }
@@ -310,7 +297,7 @@ TEST(SymbolizeCliInputsTest, MalformedProfilesAreRefusedAndLeftUntouched) {
     ++files;
     std::string copy = work + "/" + entry.path().filename().string();
     fs::copy_file(entry.path(), copy);
-    RunResult r = Heapwatch({"symbolize", copy});
+    ProcessResult r = Heapwatch({"symbolize", copy});
     EXPECT_EQ(r.signal, 0) << r.err;
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_TRUE(r.err.starts_with("heapwatch symbolize: " + copy + ": ")) << r.err;
