@@ -431,9 +431,8 @@ class DwarfFrames::Impl {
     // internal linkage (in an anonymous namespace, a lambda's operator()).
     // The outermost frame's symbol-table entry names such a function as the
     // preload and pprof do, when it is the same function (its shortened name
-    // ends with the DWARF name; a .cold part's symbol is not that of its
-    // function). Otherwise qualify the DWARF name with its namespaces and
-    // classes, as the demangler would.
+    // ends with the DWARF name). Otherwise qualify the DWARF name with its
+    // namespaces and classes, as the demangler would.
     if (vaddr) {
       std::string dwarf_name = IntegratedString(function, DW_AT_name);
       std::optional<SourceFrame> symbol = SymbolFrame(*vaddr);
