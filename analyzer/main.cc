@@ -18,6 +18,7 @@ const std::vector<Verb> kVerbs = {
     {"run", heapwatch::RunCommand, "run a program with the heap profiler preloaded"},
     {"top", heapwatch::TopCommand, "functions of one profile ranked by flat or cum value, like pprof -top"},
     {"diff", heapwatch::DiffCommand, "what changed between two heap profiles, per function and per stack"},
+    {"symbolize", heapwatch::SymbolizeCommand, "add source files, lines and inlined frames from the binaries' DWARF"},
 };
 
 void PrintUsage(FILE* out) {

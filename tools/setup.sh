@@ -35,6 +35,9 @@ packages=(
   # brings LeakSanitizer), programs of the compatibility matrix
   libgtest-dev libgmock-dev golang-go clang libclang-rt-14-dev valgrind
   python3 perl sqlite3 git tar gzip file
+  # symbolize tests: llvm-symbolizer, what upstream pprof runs (binutils'
+  # addr2line and objdump come with build-essential)
+  llvm-14
   # benchmarks: Google Benchmark and the tools we compare against
   libbenchmark-dev heaptrack google-perftools libgoogle-perftools4
   libtcmalloc-minimal4 libjemalloc2
