@@ -324,7 +324,9 @@ class Bench:
         ]
 
     def program_configs(self):
-        """Whole-program configurations: name -> (baseline name or None, env factory, slow?, output kind)."""
+        """Whole-program configurations: name -> (baseline name or None, env factory, slow?).
+
+        slow: recorded every allocation (heaptrack, gperftools), run only --slow-reps times."""
         configs = {
             "glibc": (None, lambda d: {}, False),
             "pass-through": ("glibc", lambda d: {"LD_PRELOAD": self.passthrough}, False),
