@@ -13,6 +13,7 @@
 namespace heapwatch {
 
 constinit ProfilerState g_profiler;
+constinit SampledBlocks g_sampled_blocks;
 __thread ThreadState t_thread_state __attribute__((tls_model("initial-exec")));
 
 namespace {
@@ -53,7 +54,7 @@ void RecordSample(void* block, size_t size) {
   record->size = size;
   record->depth = static_cast<uint32_t>(depth);
   std::memcpy(record->frames, frames, sizeof(uintptr_t) * static_cast<size_t>(depth));
-  if (!g_profiler.blocks.Insert(
+  if (!g_sampled_blocks.Insert(
           {.address = address, .size = size, .stack_hash = StackTable::Hash(frames, static_cast<uint32_t>(depth))})) {
     g_profiler.stats.untracked_samples.fetch_add(1, std::memory_order_relaxed);
   }
@@ -97,26 +98,26 @@ bool ForgetBlockSlow(void* block) {
   SampledBlock removed;
   if (CurrentThread().busy == 0) {
     BusyScope busy;
-    g_profiler.blocks.Remove(address, &removed);
+    g_sampled_blocks.Remove(address, &removed);
     return true;
   }
   // Re-entrant: this thread may hold the shard lock itself.
-  if (g_profiler.blocks.TryRemove(address, &removed) != SampledBlocks::TryResult::kBusy) return true;
+  if (g_sampled_blocks.TryRemove(address, &removed) != SampledBlocks::TryResult::kBusy) return true;
   DeferFree(block);
   return false;
 }
 
 bool TakeBlockRecord(void* block, SampledBlock* saved) {
   uintptr_t address = reinterpret_cast<uintptr_t>(block);
-  if (!g_profiler.blocks.MayContain(address)) return false;
+  if (!g_sampled_blocks.MayContain(address)) return false;
   if (CurrentThread().busy == 0) {
     BusyScope busy;
-    return g_profiler.blocks.Remove(address, saved);
+    return g_sampled_blocks.Remove(address, saved);
   }
   // A realloc cannot be deferred. If the lock is busy the record stays, and
   // reads as in use until the address is sampled again: a corner (a signal
   // handler reallocating a sampled block while we hold its shard) we accept.
-  return g_profiler.blocks.TryRemove(address, saved) == SampledBlocks::TryResult::kRemoved;
+  return g_sampled_blocks.TryRemove(address, saved) == SampledBlocks::TryResult::kRemoved;
 }
 
 void RestoreBlockRecord(const SampledBlock& saved) {
@@ -128,7 +129,7 @@ void RestoreBlockRecord(const SampledBlock& saved) {
     return;
   }
   BusyScope busy;
-  g_profiler.blocks.Insert(saved);
+  g_sampled_blocks.Insert(saved);
 }
 
 size_t FinishDeferredFrees() {
@@ -137,7 +138,7 @@ size_t FinishDeferredFrees() {
   while (node != nullptr) {
     DeferredFree* next = node->next;
     SampledBlock removed;
-    g_profiler.blocks.Remove(reinterpret_cast<uintptr_t>(node), &removed);
+    g_sampled_blocks.Remove(reinterpret_cast<uintptr_t>(node), &removed);
     g_real.free(node);
     node = next;
     ++count;

@@ -30,7 +30,7 @@ __attribute__((always_inline)) inline void* RecordAllocation(void* block, size_t
 // block of a realloc). True when the caller should release it now; false
 // when its release was deferred (a re-entrant free that met a busy lock).
 __attribute__((always_inline)) inline bool ForgetBlock(void* block) {
-  if (!g_profiler.blocks.MayContain(reinterpret_cast<uintptr_t>(block))) return true;
+  if (!g_sampled_blocks.MayContain(reinterpret_cast<uintptr_t>(block))) return true;
   return ForgetBlockSlow(block);
 }
 

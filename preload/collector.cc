@@ -123,7 +123,7 @@ size_t ProfilerBytes(const CollectorState& c) {
   return c.strings.bytes_mapped() + c.objects.bytes_mapped() + c.locations.bytes_mapped() +
          c.stacks.bytes_mapped() + c.inuse_count.bytes_mapped() + c.inuse_bytes.bytes_mapped() +
          g_profiler.ring.capacity() * (sizeof(SampleRecord) + 64 + sizeof(uintptr_t) * g_profiler.config.stack_depth) +
-         g_profiler.blocks.BytesMapped();
+         g_sampled_blocks.BytesMapped();
 }
 
 const char* KindName(ProfileKind kind) {
@@ -172,7 +172,7 @@ bool WriteProfileLocked(CollectorState& c, ProfileKind kind) {
   c.inuse_bytes.Clear();
   if (!c.inuse_count.Resize(stack_count) || !c.inuse_bytes.Resize(stack_count)) return false;
   uint64_t live = 0, unassigned = 0;
-  g_profiler.blocks.ForEach([&](const SampledBlock& block) {
+  g_sampled_blocks.ForEach([&](const SampledBlock& block) {
     ++live;
     // A block whose sample is still in flight (claimed, not yet published
     // when we drained) has no interned stack yet: it shows next time.
@@ -263,7 +263,12 @@ void* CollectorMain(void*) {
       int64_t until_periodic = c.next_periodic_nanos - Now(CLOCK_MONOTONIC);
       if (until_periodic < timeout) timeout = until_periodic;
     }
-    WaitForWork(c, observed, timeout);
+    // A request posted (and its wake-up given) before we read `observed`
+    // would not end the wait: look before sleeping.
+    pthread_mutex_lock(&c.mutex);
+    bool request_waiting = c.request_pending;
+    pthread_mutex_unlock(&c.mutex);
+    if (!request_waiting) WaitForWork(c, observed, timeout);
     if (c.stop.load(std::memory_order_acquire)) break;
     pthread_mutex_lock(&c.mutex);
     DrainRing(c);
@@ -413,17 +418,17 @@ void WakeCollector() {
 void CollectorPrepareFork() {
   ++CurrentThread().busy;
   if (g_collector != nullptr) pthread_mutex_lock(&g_collector->mutex);
-  g_profiler.blocks.LockAllForFork();
+  g_sampled_blocks.LockAllForFork();
 }
 
 void CollectorParentAfterFork() {
-  g_profiler.blocks.UnlockAllAfterFork();
+  g_sampled_blocks.UnlockAllAfterFork();
   if (g_collector != nullptr) pthread_mutex_unlock(&g_collector->mutex);
   --CurrentThread().busy;
 }
 
 void CollectorChildAfterFork() {
-  g_profiler.blocks.UnlockAllAfterFork();
+  g_sampled_blocks.UnlockAllAfterFork();
   g_profiler.ring.RepairAfterFork();
   // The child's diagnostics are about its own life. (Its profiles still
   // include what it inherited: those blocks are really in its heap.)

@@ -33,9 +33,20 @@ namespace {
 // resolving it, when the bootstrap pool must serve.
 __attribute__((always_inline)) inline bool RealReady() { return RealAllocatorReady() || ResolveRealAllocator(); }
 
-void* Allocate(size_t size) {
+// malloc's slow path: the sampler's countdown ran out (or never started,
+// which is also how a thread's first allocation gets here).
+__attribute__((noinline)) void* AllocateSlow(size_t size) {
   if (!RealReady()) return BootstrapAllocate(size, 16);
-  return RecordAllocation(g_real.malloc(size), size);
+  return RecordAllocationSlow(g_real.malloc(size), size);
+}
+
+// The hot path: the sampling decision first, then a tail call into the real
+// malloc, so nothing of ours is left on the stack. A positive countdown
+// means g_real is resolved: every thread's countdown starts at 0 and only
+// the slow path, after resolving, ever makes it positive.
+__attribute__((always_inline)) inline void* Allocate(size_t size) {
+  if (__builtin_expect(CurrentThread().sampler.TryRecordAllocationFast(size), 1)) return g_real.malloc(size);
+  return AllocateSlow(size);
 }
 
 void* AllocateAligned(size_t alignment, size_t size) {
@@ -47,10 +58,22 @@ void* AllocateAligned(size_t alignment, size_t size) {
   return RecordAllocation(block, size);
 }
 
-void Free(void* block) {
+__attribute__((noinline)) void FreeSlow(void* block) {
   if (block == nullptr || IsBootstrapBlock(block)) return;
   if (!RealReady()) return;  // impossible outside the pool: nothing else was allocated yet
   if (ForgetBlock(block)) g_real.free(block);
+}
+
+// The hot path: one combined test for a block of the real allocator that
+// was not sampled (the common case), then a tail call into the real free.
+// free(NULL) takes either path; both are no-ops for it.
+__attribute__((always_inline)) inline void Free(void* block) {
+  auto* real_free = __atomic_load_n(&g_real.free, __ATOMIC_ACQUIRE);
+  uintptr_t address = reinterpret_cast<uintptr_t>(block);
+  if (__builtin_expect(real_free != nullptr && !IsBootstrapBlock(block) && !g_sampled_blocks.MayContain(address), 1)) {
+    return real_free(block);
+  }
+  FreeSlow(block);
 }
 
 // realloc and reallocarray. `count` is 1 for realloc.

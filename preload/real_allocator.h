@@ -31,7 +31,7 @@ struct RealAllocator {
 };
 
 // Filled in by ResolveRealAllocator; all null before.
-extern RealAllocator g_real;
+extern RealAllocator g_real __attribute__((visibility("hidden")));
 
 // Resolves g_real if not done yet. Returns false only while this very thread
 // is resolving (a re-entrant call from dlsym): the caller must then use the
@@ -51,7 +51,7 @@ void* FindNextSymbol(const char* symbol);
 void* BootstrapAllocate(size_t size, size_t alignment);
 size_t BootstrapBlockSize(const void* block);
 inline constexpr size_t kBootstrapPoolBytes = 64 * 1024;
-extern char g_bootstrap_pool[kBootstrapPoolBytes];
+extern char g_bootstrap_pool[kBootstrapPoolBytes] __attribute__((visibility("hidden")));
 __attribute__((always_inline)) inline bool IsBootstrapBlock(const void* p) {
   return static_cast<size_t>(static_cast<const char*>(p) - g_bootstrap_pool) < kBootstrapPoolBytes;
 }

@@ -27,6 +27,10 @@
 // of its own because every access to a slot's contents is ordered by that
 // slot's sequence.
 //
+// Representation: each slot stores its sequence number minus its own index,
+// so the zero pages mmap returns are already a valid empty ring (sequence i
+// in slot i) and Init touches nothing: slots cost memory only once used.
+//
 // Progress: producers are lock-free. The consumer can be held up by a
 // producer that claimed a slot and has not published it yet; the claim-to-
 // publish window holds nothing but a copy of the record, so that is a few
@@ -86,11 +90,19 @@ class SampleRing {
 
  private:
   struct alignas(64) SlotHeader {
-    std::atomic<uint64_t> sequence;
+    std::atomic<uint64_t> sequence;  // minus the slot's index (see above)
   };
 
   SlotHeader* SlotAt(uint64_t position) const {
     return reinterpret_cast<SlotHeader*>(slots_ + (position & mask_) * slot_bytes_);
+  }
+  // The sequence number of the slot holding `position` (stored minus the
+  // slot's index; unsigned arithmetic wraps consistently).
+  uint64_t LoadSequence(uint64_t position, std::memory_order order) const {
+    return SlotAt(position)->sequence.load(order) + (position & mask_);
+  }
+  void StoreSequence(uint64_t position, uint64_t sequence, std::memory_order order) {
+    SlotAt(position)->sequence.store(sequence - (position & mask_), order);
   }
   static SampleRecord* RecordOf(SlotHeader* slot) {
     return reinterpret_cast<SampleRecord*>(reinterpret_cast<char*>(slot) + sizeof(SlotHeader));

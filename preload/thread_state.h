@@ -23,7 +23,7 @@ struct ThreadState {
   uint32_t busy = 0;
 };
 
-extern __thread ThreadState t_thread_state __attribute__((tls_model("initial-exec")));
+extern __thread ThreadState t_thread_state __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 inline ThreadState& CurrentThread() { return t_thread_state; }
 

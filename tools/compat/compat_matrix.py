@@ -61,7 +61,7 @@ CXX_SOURCE = textwrap.dedent("""\
 # files above), normalizer for its output.
 PROGRAMS = [
     ("python3", "threads + allocation-heavy script",
-     "python3 work.py && PYTHONMALLOC=malloc python3 work.py", None),
+     "/usr/bin/python3 work.py && PYTHONMALLOC=malloc /usr/bin/python3 work.py", None),
     ("perl", "hash of 100k strings",
      "perl -e 'my %h; $h{$_} = \"x\" x 100 for 1..100000; print scalar(keys %h), \"\\n\"'", None),
     ("sqlite3", "100k-row insert and query",
