@@ -65,6 +65,7 @@ struct CollectorState {
   // demangling need its known, large stack. One request at a time.
   pthread_cond_t request_done = PTHREAD_COND_INITIALIZER;
   bool request_pending = false;
+  bool request_drain_only = false;  // intern samples, write nothing
   ProfileKind request_kind = ProfileKind::kOnDemand;
   uint64_t requests_served = 0;
   bool request_result = false;
@@ -274,7 +275,8 @@ void* CollectorMain(void*) {
     DrainRing(c);
     FinishDeferredFrees();
     if (c.request_pending) {
-      c.request_result = WriteProfileLocked(c, c.request_kind);
+      // The ring was drained just above: a drain-only request is done.
+      c.request_result = c.request_drain_only || WriteProfileLocked(c, c.request_kind);
       c.request_pending = false;
       ++c.requests_served;
       pthread_cond_broadcast(&c.request_done);
@@ -382,6 +384,35 @@ void StopCollectorThread() {
   pthread_mutex_unlock(&c.mutex);
 }
 
+namespace {
+
+// Has the collector thread do `work` (a profile, or only a drain) and waits
+// for it; does it on the calling thread when no collector thread runs.
+bool RunOnCollector(CollectorState& c, bool drain_only, ProfileKind kind) {
+  pthread_mutex_lock(&c.mutex);
+  bool ok = true;
+  if (c.thread_running && !pthread_equal(pthread_self(), c.thread)) {
+    while (c.request_pending) pthread_cond_wait(&c.request_done, &c.mutex);
+    c.request_pending = true;
+    c.request_drain_only = drain_only;
+    c.request_kind = kind;
+    uint64_t ticket = c.requests_served + 1;
+    WakeCollector();
+    while (c.requests_served < ticket) pthread_cond_wait(&c.request_done, &c.mutex);
+    ok = c.request_result;
+  } else if (drain_only) {
+    DrainRing(c);
+  } else {
+    // No collector thread (not needed yet, or it could not start).
+    FinishDeferredFrees();
+    ok = WriteProfileLocked(c, kind);
+  }
+  pthread_mutex_unlock(&c.mutex);
+  return ok;
+}
+
+}  // namespace
+
 bool WriteProfileNow(ProfileKind kind) {
   if (g_collector == nullptr) return false;
   CollectorState& c = *g_collector;
@@ -389,23 +420,12 @@ bool WriteProfileNow(ProfileKind kind) {
   // (its stack is sized for symbol work). Not at exit: a process that never
   // needed the thread writes its last profile itself.
   if (kind == ProfileKind::kOnDemand) StartThreadOnce(c);
-  pthread_mutex_lock(&c.mutex);
-  bool ok;
-  if (c.thread_running && !pthread_equal(pthread_self(), c.thread)) {
-    while (c.request_pending) pthread_cond_wait(&c.request_done, &c.mutex);
-    c.request_pending = true;
-    c.request_kind = kind;
-    uint64_t ticket = c.requests_served + 1;
-    WakeCollector();
-    while (c.requests_served < ticket) pthread_cond_wait(&c.request_done, &c.mutex);
-    ok = c.request_result;
-  } else {
-    // No collector thread (it could not start): this thread does the work.
-    FinishDeferredFrees();
-    ok = WriteProfileLocked(c, kind);
-  }
-  pthread_mutex_unlock(&c.mutex);
-  return ok;
+  return RunOnCollector(c, /*drain_only=*/false, kind);
+}
+
+void DrainRingNow() {
+  if (g_collector == nullptr || g_profiler.ring.ApproximateBacklog() == 0) return;
+  RunOnCollector(*g_collector, /*drain_only=*/true, ProfileKind::kOnDemand);
 }
 
 void WakeCollector() {

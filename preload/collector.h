@@ -52,6 +52,11 @@ void StopCollectorThread();
 // a failed write switches profiling off.
 bool WriteProfileNow(ProfileKind kind);
 
+// Interns every sample waiting in the ring now: before dlclose() unmaps a
+// library, so its frames are still there to be named. Done by the collector
+// thread when it runs (and waited for), else by the caller.
+void DrainRingNow();
+
 // Called by allocating threads when the ring is filling up.
 void WakeCollector();
 

@@ -1,4 +1,6 @@
-// dlopen, interposed only to catch RTLD_DEEPBIND loads (deepbind_patch.h).
+// dlopen and dlclose.
+//
+// dlopen is interposed only to catch RTLD_DEEPBIND loads (deepbind_patch.h).
 //
 // glibc's dlopen takes its caller's return address to pick the search path
 // for bare names (the caller's RUNPATH) and to expand $ORIGIN. So the entry
@@ -17,6 +19,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "preload/collector.h"
 #include "preload/deepbind_patch.h"
 #include "preload/profiler_state.h"
 #include "preload/stack_capture.h"
@@ -150,10 +153,28 @@ namespace heapwatch {
 void ResolveNextDlopen() { ResolveNext(); }
 }  // namespace heapwatch
 
-#else
+#endif
 
+// dlclose: samples still waiting in the ring may have frames in the library
+// about to be unmapped. They are interned (and named) first. glibc's dlclose
+// does not depend on its caller, so a plain wrapper is fine here.
+extern "C" __attribute__((visibility("default"))) int dlclose(void* handle) {
+  using namespace heapwatch;
+  static int (*next_dlclose)(void*) = nullptr;
+  auto* next = __atomic_load_n(&next_dlclose, __ATOMIC_ACQUIRE);
+  if (next == nullptr) {
+    next = reinterpret_cast<int (*)(void*)>(dlsym(RTLD_NEXT, "dlclose"));
+    __atomic_store_n(&next_dlclose, next, __ATOMIC_RELEASE);
+  }
+  if (g_profiler.phase.load(std::memory_order_acquire) == Phase::kActive && CurrentThread().busy == 0) {
+    BusyScope busy;
+    DrainRingNow();
+  }
+  return next(handle);
+}
+
+#if !defined(__x86_64__)
 namespace heapwatch {
 void ResolveNextDlopen() {}
 }  // namespace heapwatch
-
 #endif

@@ -30,7 +30,7 @@ TEST(PreloadLibraryTest, ExportsOnlyTheInterposedFunctionsAndOurApi) {
   std::set<std::string> expected = {
       "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign", "aligned_alloc",
       "valloc", "pvalloc", "malloc_usable_size", "heapwatch_dump", "heapwatch_is_active",
-      "heapwatch_sample_rate", "dlopen",
+      "heapwatch_sample_rate", "dlopen", "dlclose",
       // operator new / new[]: plain, nothrow, aligned, aligned + nothrow
       "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t", "_ZnwmSt11align_val_t",
       "_ZnamSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
