@@ -56,14 +56,26 @@ void ForwardSignal(int signal, siginfo_t* info, void*) {
   kill(g_child, signal);
 }
 
-void InstallForwarding() {
+constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH, SIGCONT};
+constexpr size_t kForwardedCount = sizeof(kForwardedSignals) / sizeof(kForwardedSignals[0]);
+// What we inherited for each, handed back to the program (an ignored
+// SIGHUP under nohup must stay ignored).
+struct sigaction g_inherited[kForwardedCount];
+
+// Installs the forwarding handlers with the forwarded signals blocked, and
+// returns the mask to restore once the child's pid is known: a signal that
+// arrives between fork() and then stays pending instead of being lost.
+sigset_t InstallForwarding() {
+  sigset_t forwarded, previous;
+  sigemptyset(&forwarded);
+  for (int signal : kForwardedSignals) sigaddset(&forwarded, signal);
+  sigprocmask(SIG_BLOCK, &forwarded, &previous);
   struct sigaction action = {};
   action.sa_sigaction = ForwardSignal;
   action.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&action.sa_mask);
-  for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH, SIGCONT}) {
-    sigaction(signal, &action, nullptr);
-  }
+  for (size_t i = 0; i < kForwardedCount; ++i) sigaction(kForwardedSignals[i], &action, &g_inherited[i]);
+  return previous;
 }
 
 // Where exec would find `program` (PATH search for names without a slash).
@@ -169,19 +181,24 @@ int RunCommand(int argc, char** argv) {
   if (!depth.empty()) setenv("HEAPWATCH_DEPTH", depth.c_str(), 1);
   setenv("HEAPWATCH_CHILDREN", children ? "1" : "0", 1);
 
-  InstallForwarding();
-  g_child = fork();
-  if (g_child < 0) {
+  sigset_t previous_mask = InstallForwarding();
+  pid_t child = fork();
+  if (child < 0) {
     std::fprintf(stderr, "heapwatch run: fork: %s\n", std::strerror(errno));
     return 2;
   }
-  if (g_child == 0) {
+  if (child == 0) {
+    // The program gets the signal dispositions and mask we were given.
+    for (size_t i = 0; i < kForwardedCount; ++i) sigaction(kForwardedSignals[i], &g_inherited[i], nullptr);
+    sigprocmask(SIG_SETMASK, &previous_mask, nullptr);
     execv(program.c_str(), program_argv.data());
     std::fprintf(stderr, "heapwatch run: cannot execute %s: %s\n", program.c_str(), std::strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);
   }
+  g_child = child;
+  sigprocmask(SIG_SETMASK, &previous_mask, nullptr);  // pending signals are forwarded now
   int status = 0;
-  while (waitpid(g_child, &status, 0) < 0) {
+  while (waitpid(child, &status, 0) < 0) {
     if (errno != EINTR) {
       std::fprintf(stderr, "heapwatch run: waitpid: %s\n", std::strerror(errno));
       return 2;

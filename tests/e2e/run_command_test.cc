@@ -59,6 +59,17 @@ TEST(RunCommandTest, ForwardsSignalsSentToIt) {
   EXPECT_EQ(WEXITSTATUS(status), 42);
 }
 
+TEST(RunCommandTest, TheProgramInheritsIgnoredSignals) {
+  // Under nohup SIGHUP is ignored; the program must find it ignored too.
+  std::string out = MakeTempDir("out");
+  ProcessResult r = RunProgram({"/bin/sh", "-c",
+                                "trap '' HUP; exec '" + HeapwatchCommand() + "' run --out '" + out +
+                                    "' -- /bin/sh -c 'kill -HUP $$; echo survived'"},
+                               {});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "survived\n");
+}
+
 TEST(RunCommandTest, FindsTheLibraryAfterCmakeInstall) {
   std::string prefix = MakeTempDir("prefix");
   ProcessResult install =
