@@ -105,7 +105,7 @@ constexpr double kFallRangeFraction = 0.25;
 constexpr double kFallZ = 3.0;
 constexpr double kFallAlpha = 0.05;
 constexpr double kFloorZ = 2.0;
-constexpr double kFloorFallFraction = 0.25;
+constexpr int kMinFloorFalls = 3;
 // Longer windows are thinned to this many evenly spaced snapshots for the
 // quadratic statistics (a 1-hour run at 5 s is 720): the tests lose little
 // power and the cost stays bounded.
@@ -490,12 +490,13 @@ GrowthVerdict ClassifyGrowth(const SiteHistory& history, const GrowthOptions& op
   const Swings series_swings = CountSwings(s, 0, end), window_swings = CountSwings(s, begin, end);
   v.falls = series_swings.falls;
 
-  if (v.judged && window_swings.falls > 0) {
+  if (v.judged && window_swings.falls >= kMinFloorFalls) {
     // Rule 4: a site that gave memory back leaks only if its floor rises.
     const size_t third = m / 3, a = begin + third, b = end - third;
     const size_t f1 = ArgMin(s, begin, a), f2 = ArgMin(s, a, b), f3 = ArgMin(s, b, end);
     const double rise1 = s.y(f2) - s.y(f1), rise2 = s.y(f3) - s.y(f2);
-    const double phase_margin = kFloorFallFraction * window_swings.median_fall;
+    // One snapshot's share of a typical cycle's climb.
+    const double phase_margin = window_swings.median_fall * window_swings.falls / static_cast<double>(m);
     if (ZScore(rise1, s.PairVariance(f1, f2)) >= kFloorZ && ZScore(rise2, s.PairVariance(f2, f3)) >= kFloorZ &&
         rise1 > phase_margin && rise2 > phase_margin && s.Blocks(s.y(f3) - s.y(f1)) >= kMinEvidenceBlocks) {
       v.kind = GrowthKind::kLeak;
