@@ -54,12 +54,13 @@
 //  4. It never gave memory back: no significant fall in the window (a drop
 //     of >= 25% of the window's range and >= max(3, sqrt(2 ln(n / 0.05)))
 //     sigma, the Gaussian tail bound that keeps the chance of any false
-//     fall among n snapshots near 5%). A site that falls back is judged on
-//     its floor instead: the lowest snapshot of each third of the window
-//     must rise from third to third by >= 2 sigma, by more than a quarter
-//     of a typical fall (where in a cycle the lowest snapshot lands is not
-//     growth), and by 8 blocks in all. A sawtooth whose floor keeps rising
-//     is a leak.
+//     fall among n snapshots near 5%). A site that falls back at least 3
+//     times in the window (so that each third holds a trough) is judged on
+//     its floor instead: the lowest snapshot of each third must rise from
+//     third to third by >= 2 sigma, by more than one snapshot's share of a
+//     typical cycle's climb (where in a cycle the lowest snapshot lands is
+//     not growth), and by 8 blocks in all. A sawtooth whose floor keeps
+//     rising is a leak.
 // SAWTOOTH: >= 2 significant falls over the series, and not a leak.
 // SHRINKING: 1 and 2 mirrored.
 // PLATEAU: 1 and 2 but not 3; or the late level (median of the window's
