@@ -115,9 +115,19 @@ std::vector<const SiteTrend*> ProcessTrend::Leaks() const {
     }
   }
   for (const SiteTrend& s : stacks) {
-    if (s.verdict.kind == GrowthKind::kLeak && !leaking_functions.contains(s.site)) leaks.push_back(&s);
+    if (s.verdict.kind == GrowthKind::kLeak && !s.ignored && !leaking_functions.contains(s.site)) {
+      leaks.push_back(&s);
+    }
   }
   std::stable_sort(leaks.begin(), leaks.end(), [](const SiteTrend* a, const SiteTrend* b) { return GrowsMore(*a, *b); });
+  return leaks;
+}
+
+std::vector<const SiteTrend*> ProcessTrend::IgnoredLeaks() const {
+  std::vector<const SiteTrend*> leaks;
+  for (const SiteTrend& s : stacks) {  // already largest growth first
+    if (s.ignored && s.verdict.kind == GrowthKind::kLeak) leaks.push_back(&s);
+  }
   return leaks;
 }
 
@@ -223,6 +233,7 @@ absl::StatusOr<ProcessTrend> AnalyzeTrend(const ProcessSeries& series, const Tre
     site.inuse_objects = std::move(s.objects);
     site.sampled_blocks = std::move(s.blocks);
     site.verdict = ClassifyGrowth(h, options.growth);
+    site.ignored = options.ignore_stack && options.ignore_stack(site.stack);
     trend.stacks.push_back(std::move(site));
     stack_noise.push_back(std::move(noise));
   }
@@ -231,6 +242,7 @@ absl::StatusOr<ProcessTrend> AnalyzeTrend(const ProcessSeries& series, const Tre
   absl::flat_hash_map<std::string, size_t> function_index;
   std::vector<std::vector<size_t>> members;
   for (size_t k = 0; k < trend.stacks.size(); ++k) {
+    if (trend.stacks[k].ignored) continue;
     auto [it, inserted] = function_index.try_emplace(trend.stacks[k].site, members.size());
     if (inserted) members.emplace_back();
     members[it->second].push_back(k);

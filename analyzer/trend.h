@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ struct TrendOptions {
   GrowthOptions growth;
   // How many of the largest sites of the exit profile to keep.
   size_t exit_sites = 10;
+  // Stacks (frame names, leaf first) to leave out of the functions they
+  // roll up to, e.g. suppressed ones. They are still classified and listed.
+  std::function<bool(const std::vector<std::string>& stack)> ignore_stack;
 };
 
 struct SiteTrend {
@@ -45,6 +49,8 @@ struct SiteTrend {
   bool is_function = false;
   // For a function: indices of its stacks in ProcessTrend::stacks.
   std::vector<size_t> stacks;
+  // A stack that TrendOptions::ignore_stack left out of its function.
+  bool ignored = false;
   // Per snapshot: un-sampled in-use bytes and objects, and the number of
   // sampled blocks behind them (equal to objects in exact profiles).
   std::vector<double> inuse_bytes;
@@ -91,7 +97,10 @@ struct ProcessTrend {
   bool judged() const { return total.verdict.judged; }
   // The leaks to report, each once: leaking functions, and leaking stacks
   // whose function as a whole is not a leak (another of its stacks shrank).
+  // Largest growth first; ignored stacks are not among them.
   std::vector<const SiteTrend*> Leaks() const;
+  // The ignored stacks that leak, largest growth first.
+  std::vector<const SiteTrend*> IgnoredLeaks() const;
 };
 
 // Analyzes one process's series. Fails (with the snapshot's path) on a
