@@ -60,9 +60,10 @@ ProcessCheck JudgeProcess(ProcessTrend trend, const CheckOptions& options) {
   }
   if (limits.total_growth_bytes && check.counted_growth_bytes > *limits.total_growth_bytes) {
     check.failed = true;
-    check.failures.push_back(absl::StrFormat("the leaking sites grew %s in all, over the %s total limit",
-                                             FormatSignedBytes(check.counted_growth_bytes),
-                                             FormatBytes(*limits.total_growth_bytes)));
+    check.total_failure = absl::StrFormat("the leaking sites grew %s in all, over the %s total limit",
+                                          FormatSignedBytes(check.counted_growth_bytes),
+                                          FormatBytes(*limits.total_growth_bytes));
+    check.failures.push_back(*check.total_failure);
   }
   for (const SiteTrend* leak : t.IgnoredLeaks()) {
     std::optional<std::string> pattern = options.suppressions.Match(leak->stack);

@@ -81,8 +81,10 @@ struct ProcessCheck {
   // What the counted leaks (not suppressed, not in the baseline) grew by.
   double counted_growth_bytes = 0;
   bool failed = false;
-  // Why it failed, one line each.
+  // Why it failed, one line each: the leaks over a per-site limit, then
+  // the total limit if it was crossed (also in total_failure).
   std::vector<std::string> failures;
+  std::optional<std::string> total_failure;
 
   // Leaks point into `trend`: moving keeps them valid, copying would not.
   ProcessCheck() = default;

@@ -62,6 +62,7 @@ Report MakeCheckReport(const CheckResult& result, const CheckOptions& options) {
     ReportProcess process{.trend = &check.trend,
                           .failed = check.failed,
                           .failures = check.failures,
+                          .total_failure = check.total_failure,
                           .counted_growth_bytes = check.counted_growth_bytes};
     for (const CheckedLeak& leak : check.leaks) {
       process.sites.push_back({.site = leak.site, .status = leak.status, .note = leak.note});

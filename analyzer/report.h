@@ -44,6 +44,7 @@ struct ReportProcess {
   // Check only.
   std::optional<bool> failed;
   std::vector<std::string> failures;
+  std::optional<std::string> total_failure;
   double counted_growth_bytes = 0;
 };
 

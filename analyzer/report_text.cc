@@ -29,7 +29,8 @@ std::string Kinds(const ProcessTrend& t) {
     if (!out.empty()) out += ", ";
     out += absl::StrFormat("%d %s", n, GrowthKindName(kind));
   }
-  return out.empty() ? "no sites in use" : out + (t.functions.size() == 1 ? " function" : " functions");
+  if (out.empty()) return "no site in use";
+  return absl::StrFormat("%d function%s: %s", t.functions.size(), t.functions.size() == 1 ? "" : "s", out);
 }
 
 std::string History(const SiteTrend& s) {
@@ -63,7 +64,8 @@ std::string TextReport(const Report& report, int verbosity, size_t max_sites) {
   for (const ReportProcess& p : report.processes) {
     const ProcessTrend& t = *p.trend;
     absl::StrAppendFormat(&out, "%s: %s\n", ProcessHeader(p), Kinds(t));
-    for (const std::string& failure : p.failures) absl::StrAppendFormat(&out, "  failed: %s\n", failure);
+    // The leaks over a limit say so on their own lines; the total does here.
+    if (p.total_failure) absl::StrAppendFormat(&out, "  failed: %s\n", *p.total_failure);
     size_t shown = 0;
     for (const ReportSite& site : p.sites) {
       // trend shows what changed; -v shows everything.
