@@ -33,6 +33,7 @@ std::vector<Frame> StackFrames(const Profile& profile, const Sample& sample);
 // The name pprof shows by default for a demangled C++ name: no return type,
 // no parameters, no template arguments ("void std::vector<int>::push_back(int
 // const&)" -> "std::vector::push_back"). Names that are not C++ pass through.
+// The rule itself is preload/function_name.h's, shared with the preload.
 std::string ShortFunctionName(std::string_view name);
 
 // True for frames of the allocation plumbing between user code and the heap:

@@ -1,5 +1,10 @@
 # Every dependency comes from a Debian 12 package; tools/setup.sh installs them.
 
+# Declared here too (the top-level option() comes after this file is
+# included): without it a fresh configure skips find_package(GTest) below
+# and fails on GTest::gtest.
+option(HEAPWATCH_BUILD_TESTS "Build the test suite" ON)
+
 find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(Protobuf REQUIRED)

@@ -1,0 +1,409 @@
+#include "preload/collector.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <new>
+
+#include "preload/allocation_recorder.h"
+#include "preload/diagnostics.h"
+#include "preload/heap_profile_writer.h"
+#include "preload/internal_arena.h"
+#include "preload/loaded_objects.h"
+#include "preload/location_table.h"
+#include "preload/profile_file.h"
+#include "preload/profiler_state.h"
+#include "preload/protobuf_writer.h"
+#include "preload/stack_table.h"
+#include "preload/string_table.h"
+#include "preload/thread_state.h"
+
+#ifndef HEAPWATCH_VERSION
+#define HEAPWATCH_VERSION "dev"
+#endif
+
+namespace heapwatch {
+namespace {
+
+// How long the thread sleeps when nothing wakes it: the ring is drained at
+// least this often, so samples never wait long and the ring rarely fills.
+constexpr int64_t kDrainPeriodNanos = 100'000'000;
+
+enum : int { kThreadNotStarted, kThreadStarting, kThreadStarted, kThreadFailed };
+
+struct CollectorState {
+  pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
+  // Everything below is guarded by `mutex`.
+  StringTable strings;
+  LoadedObjects objects;
+  LocationTable locations;
+  StackTable stacks;
+  PageVector<uint64_t> inuse_count;  // scratch for one profile, per stack
+  PageVector<uint64_t> inuse_bytes;
+  const char* main_program_path = "";
+  int pid = 0;
+  int64_t start_realtime_nanos = 0;
+  int64_t next_periodic_nanos = 0;  // monotonic
+  uint32_t sequence = 0;            // of the last periodic/on-demand profile
+  bool write_failed = false;
+
+  // Profiles asked for by other threads (heapwatch_dump, the exit profile)
+  // are written by the collector thread when it runs: symbol loading and
+  // demangling need its known, large stack. One request at a time.
+  pthread_cond_t request_done = PTHREAD_COND_INITIALIZER;
+  bool request_pending = false;
+  ProfileKind request_kind = ProfileKind::kOnDemand;
+  uint64_t requests_served = 0;
+  bool request_result = false;
+
+  // The thread. `thread_state` is read without the mutex by allocating
+  // threads (to decide whether to start it); `thread_running` is the
+  // mutex-guarded truth for everyone else.
+  pthread_t thread;
+  bool thread_running = false;
+  std::atomic<int> thread_state{kThreadNotStarted};
+  int64_t thread_due_nanos = 0;  // monotonic: when the first periodic profile is due
+  std::atomic<bool> stop{false};
+  std::atomic<uint32_t> wake_word{0};
+};
+
+CollectorState* g_collector = nullptr;
+
+int64_t Now(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Takes every published sample off the ring into the tables.
+void DrainRing(CollectorState& c) {
+  SampleRing& ring = g_profiler.ring;
+  while (const SampleRecord* record = ring.Front()) {
+    if (!record->abandoned) {
+      uint32_t stack = c.stacks.Intern(record->frames, record->depth,
+                                       [&](uintptr_t pc) { return c.locations.Intern(pc); });
+      if (stack != 0) {
+        StackEntry& entry = c.stacks.at(stack);
+        entry.alloc_count += 1;
+        entry.alloc_bytes += record->size;
+      }
+    }
+    ring.PopFront();
+  }
+}
+
+// Resident set size from /proc/self/statm, in bytes (0 if unreadable).
+uint64_t ResidentBytes() {
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char text[128];
+  ssize_t n = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  text[n] = '\0';
+  unsigned long long size = 0, resident = 0;
+  if (sscanf(text, "%llu %llu", &size, &resident) != 2) return 0;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+size_t ProfilerBytes(const CollectorState& c) {
+  return c.strings.bytes_mapped() + c.objects.bytes_mapped() + c.locations.bytes_mapped() +
+         c.stacks.bytes_mapped() + c.inuse_count.bytes_mapped() + c.inuse_bytes.bytes_mapped() +
+         g_profiler.ring.capacity() * (sizeof(SampleRecord) + 64 + sizeof(uintptr_t) * g_profiler.config.stack_depth) +
+         g_profiler.blocks.BytesMapped();
+}
+
+const char* KindName(ProfileKind kind) {
+  switch (kind) {
+    case ProfileKind::kPeriodic: return "periodic";
+    case ProfileKind::kOnDemand: return "on-demand";
+    case ProfileKind::kExit: return "exit";
+  }
+  return "";
+}
+
+bool WriteProfileLocked(CollectorState& c, ProfileKind kind) {
+  if (c.write_failed) return false;
+  c.objects.Refresh();
+  DrainRing(c);
+  // In use: the live sampled blocks, by stack.
+  size_t stack_count = c.stacks.size();
+  c.inuse_count.Clear();
+  c.inuse_bytes.Clear();
+  if (!c.inuse_count.Resize(stack_count) || !c.inuse_bytes.Resize(stack_count)) return false;
+  uint64_t live = 0, unassigned = 0;
+  g_profiler.blocks.ForEach([&](const SampledBlock& block) {
+    ++live;
+    // A block whose sample is still in flight (claimed, not yet published
+    // when we drained) has no interned stack yet: it shows next time.
+    uint32_t stack = c.stacks.FindByHash(block.stack_hash);
+    if (stack == 0) {
+      ++unassigned;
+      return;
+    }
+    c.inuse_count[stack - 1] += 1;
+    c.inuse_bytes[stack - 1] += block.size;
+  });
+
+  char name[64];
+  if (kind == ProfileKind::kExit) {
+    snprintf(name, sizeof(name), "heap.%d.exit.pb.gz", c.pid);
+  } else {
+    snprintf(name, sizeof(name), "heap.%d.%04u.pb.gz", c.pid, ++c.sequence);
+  }
+  const ProfilerStats& stats = g_profiler.stats;
+  char lines[8][320];
+  snprintf(lines[0], sizeof(lines[0]), "heapwatch %s: %s heap profile of pid %d", HEAPWATCH_VERSION,
+           KindName(kind), c.pid);
+  snprintf(lines[1], sizeof(lines[1]), "pid=%d", c.pid);
+  snprintf(lines[2], sizeof(lines[2]), "kind=%s", KindName(kind));
+  snprintf(lines[3], sizeof(lines[3]), "exe=%s", c.main_program_path);
+  snprintf(lines[4], sizeof(lines[4]), "rate=%lld", static_cast<long long>(g_profiler.config.sample_rate));
+  snprintf(lines[5], sizeof(lines[5]),
+           "samples=%llu dropped_samples=%llu untracked_samples=%llu deferred_frees=%llu live_sampled_blocks=%llu",
+           static_cast<unsigned long long>(stats.samples.load(std::memory_order_relaxed)),
+           static_cast<unsigned long long>(stats.dropped_samples.load(std::memory_order_relaxed)),
+           static_cast<unsigned long long>(stats.untracked_samples.load(std::memory_order_relaxed)),
+           static_cast<unsigned long long>(stats.deferred_frees.load(std::memory_order_relaxed)),
+           static_cast<unsigned long long>(live - unassigned));
+  snprintf(lines[6], sizeof(lines[6]), "rss_bytes=%llu heapwatch_bytes=%llu",
+           static_cast<unsigned long long>(ResidentBytes()), static_cast<unsigned long long>(ProfilerBytes(c)));
+  snprintf(lines[7], sizeof(lines[7]),
+           "exit profile: in-use values are blocks not freed at exit, which are not necessarily leaks");
+  const char* comments[8];
+  for (int i = 0; i < 8; ++i) comments[i] = lines[i];
+
+  HeapProfileInput input = {
+      .strings = &c.strings,
+      .stacks = &c.stacks,
+      .locations = &c.locations,
+      .objects = &c.objects,
+      .inuse_count = c.inuse_count.data(),
+      .inuse_bytes = c.inuse_bytes.data(),
+      .sample_rate = g_profiler.config.sample_rate,
+      .time_nanos = Now(CLOCK_REALTIME),
+      .duration_nanos = Now(CLOCK_REALTIME) - c.start_realtime_nanos,
+      .comments = comments,
+      .comment_count = static_cast<size_t>(kind == ProfileKind::kExit ? 8 : 7),
+  };
+  ProfileFile file;
+  bool ok = file.Open(g_profiler.config.output_dir, name);
+  if (ok) {
+    ProtobufWriter writer(ProfileFile::Sink, &file);
+    ok = WriteHeapProfile(input, writer) && file.Commit();
+  }
+  if (!ok) {
+    // Say it once, and step aside: the program carries on unprofiled.
+    WarnAlways("cannot write %s/%s: %s; heap profiling is off for the rest of this process",
+               g_profiler.config.output_dir, name, strerror(errno));
+    c.write_failed = true;
+    g_profiler.phase.store(Phase::kStopped, std::memory_order_release);
+    file.Abort();
+  }
+  return ok;
+}
+
+void WaitForWork(CollectorState& c, uint32_t observed, int64_t timeout_nanos) {
+  if (timeout_nanos <= 0) return;
+  timespec timeout = {static_cast<time_t>(timeout_nanos / 1'000'000'000),
+                      static_cast<long>(timeout_nanos % 1'000'000'000)};
+  syscall(SYS_futex, &c.wake_word, FUTEX_WAIT_PRIVATE, observed, &timeout, nullptr, 0);
+}
+
+void* CollectorMain(void*) {
+  CollectorState& c = *g_collector;
+  // Everything this thread allocates (libc, zlib) passes through unsampled.
+  CurrentThread().busy = 1;
+  const int64_t interval = g_profiler.config.interval_nanos;
+  for (;;) {
+    uint32_t observed = c.wake_word.load(std::memory_order_acquire);
+    if (c.stop.load(std::memory_order_acquire)) break;
+    int64_t timeout = kDrainPeriodNanos;
+    if (interval > 0) {
+      int64_t until_periodic = c.next_periodic_nanos - Now(CLOCK_MONOTONIC);
+      if (until_periodic < timeout) timeout = until_periodic;
+    }
+    WaitForWork(c, observed, timeout);
+    if (c.stop.load(std::memory_order_acquire)) break;
+    pthread_mutex_lock(&c.mutex);
+    DrainRing(c);
+    FinishDeferredFrees();
+    if (c.request_pending) {
+      c.request_result = WriteProfileLocked(c, c.request_kind);
+      c.request_pending = false;
+      ++c.requests_served;
+      pthread_cond_broadcast(&c.request_done);
+    }
+    int64_t now = Now(CLOCK_MONOTONIC);
+    if (interval > 0 && now >= c.next_periodic_nanos &&
+        g_profiler.phase.load(std::memory_order_acquire) == Phase::kActive) {
+      WriteProfileLocked(c, ProfileKind::kPeriodic);
+      c.next_periodic_nanos += interval;
+      if (c.next_periodic_nanos <= now) c.next_periodic_nanos = now + interval;  // fell behind: do not burst
+    }
+    pthread_mutex_unlock(&c.mutex);
+  }
+  return nullptr;
+}
+
+void ResetForNewProcess(CollectorState& c) {
+  c.pid = static_cast<int>(getpid());
+  c.start_realtime_nanos = Now(CLOCK_REALTIME);
+  int64_t interval = g_profiler.config.interval_nanos;
+  c.next_periodic_nanos = Now(CLOCK_MONOTONIC) + interval;
+  c.thread_due_nanos = interval > 0 ? c.next_periodic_nanos : INT64_MAX;
+  c.sequence = 0;
+  c.thread_running = false;
+  c.thread_state.store(kThreadNotStarted, std::memory_order_release);
+}
+
+// Creates the thread. The caller has moved thread_state to kThreadStarting.
+bool StartThread(CollectorState& c) {
+  c.stop.store(false, std::memory_order_release);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 2 << 20);
+  // The thread must never run the program's signal handlers: block every
+  // signal while creating it, so it starts with all of them blocked.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  pthread_mutex_lock(&c.mutex);
+  int error = pthread_create(&c.thread, &attr, CollectorMain, nullptr);
+  c.thread_running = error == 0;
+  pthread_mutex_unlock(&c.mutex);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  pthread_attr_destroy(&attr);
+  if (error != 0) {
+    c.thread_state.store(kThreadFailed, std::memory_order_release);
+    Warn("cannot start the collector thread (%s): profiles will be written at exit only", strerror(error));
+    return false;
+  }
+  pthread_setname_np(c.thread, "heapwatch");
+  c.thread_state.store(kThreadStarted, std::memory_order_release);
+  return true;
+}
+
+// Starts the thread unless it runs, is being started, or failed to start.
+void StartThreadOnce(CollectorState& c) {
+  int expected = kThreadNotStarted;
+  if (c.thread_state.compare_exchange_strong(expected, kThreadStarting, std::memory_order_acq_rel)) StartThread(c);
+}
+
+}  // namespace
+
+bool InitCollector(const char* main_program_path) {
+  void* memory = MapPages(sizeof(CollectorState));
+  if (memory == nullptr) return false;
+  auto* c = new (memory) CollectorState();
+  if (!c->strings.Init()) return false;
+  c->main_program_path = main_program_path;
+  c->objects.Init(main_program_path, &c->strings);
+  c->locations.Init(&c->objects, &c->strings, ResolveFromSymbolTable);
+  c->objects.Refresh();
+  ResetForNewProcess(*c);
+  g_collector = c;
+  return true;
+}
+
+void StartCollectorThreadIfDue() {
+  CollectorState* c = g_collector;
+  if (c == nullptr || c->thread_state.load(std::memory_order_acquire) != kThreadNotStarted) return;
+  if (g_profiler.ring.ApproximateBacklog() < g_profiler.wake_stride && Now(CLOCK_MONOTONIC) < c->thread_due_nanos) {
+    return;
+  }
+  StartThreadOnce(*c);
+}
+
+void StopCollectorThread() {
+  CollectorState& c = *g_collector;
+  pthread_mutex_lock(&c.mutex);
+  bool running = c.thread_running;
+  pthread_mutex_unlock(&c.mutex);
+  if (!running) return;
+  c.stop.store(true, std::memory_order_release);
+  WakeCollector();
+  pthread_join(c.thread, nullptr);
+  pthread_mutex_lock(&c.mutex);
+  c.thread_running = false;
+  pthread_mutex_unlock(&c.mutex);
+}
+
+bool WriteProfileNow(ProfileKind kind) {
+  if (g_collector == nullptr) return false;
+  CollectorState& c = *g_collector;
+  // A program asking for a profile is a safe moment to start the thread
+  // (its stack is sized for symbol work). Not at exit: a process that never
+  // needed the thread writes its last profile itself.
+  if (kind == ProfileKind::kOnDemand) StartThreadOnce(c);
+  pthread_mutex_lock(&c.mutex);
+  bool ok;
+  if (c.thread_running && !pthread_equal(pthread_self(), c.thread)) {
+    while (c.request_pending) pthread_cond_wait(&c.request_done, &c.mutex);
+    c.request_pending = true;
+    c.request_kind = kind;
+    uint64_t ticket = c.requests_served + 1;
+    WakeCollector();
+    while (c.requests_served < ticket) pthread_cond_wait(&c.request_done, &c.mutex);
+    ok = c.request_result;
+  } else {
+    // No collector thread (it could not start): this thread does the work.
+    FinishDeferredFrees();
+    ok = WriteProfileLocked(c, kind);
+  }
+  pthread_mutex_unlock(&c.mutex);
+  return ok;
+}
+
+void WakeCollector() {
+  CollectorState* c = g_collector;
+  if (c == nullptr) return;
+  c->wake_word.fetch_add(1, std::memory_order_release);
+  syscall(SYS_futex, &c->wake_word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+void CollectorPrepareFork() {
+  ++CurrentThread().busy;
+  if (g_collector != nullptr) pthread_mutex_lock(&g_collector->mutex);
+  g_profiler.blocks.LockAllForFork();
+}
+
+void CollectorParentAfterFork() {
+  g_profiler.blocks.UnlockAllAfterFork();
+  if (g_collector != nullptr) pthread_mutex_unlock(&g_collector->mutex);
+  --CurrentThread().busy;
+}
+
+void CollectorChildAfterFork() {
+  g_profiler.blocks.UnlockAllAfterFork();
+  g_profiler.ring.RepairAfterFork();
+  // The child's diagnostics are about its own life. (Its profiles still
+  // include what it inherited: those blocks are really in its heap.)
+  ProfilerStats& stats = g_profiler.stats;
+  for (std::atomic<uint64_t>* counter :
+       {&stats.samples, &stats.dropped_samples, &stats.untracked_samples, &stats.deferred_frees}) {
+    counter->store(0, std::memory_order_relaxed);
+  }
+  if (g_collector != nullptr) {
+    CollectorState& c = *g_collector;
+    // This thread holds the mutex; the thread that owned the collector does
+    // not exist here, nor does anyone waiting for a request.
+    pthread_mutex_init(&c.mutex, nullptr);
+    pthread_cond_init(&c.request_done, nullptr);
+    c.request_pending = false;
+    c.stop.store(false, std::memory_order_relaxed);
+    ResetForNewProcess(c);  // its thread starts when due, like the parent's
+  }
+  --CurrentThread().busy;
+}
+
+}  // namespace heapwatch

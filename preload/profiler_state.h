@@ -1,0 +1,51 @@
+// The process-wide state the hooks share with the collector.
+//
+// Constant-initialized (constinit): it exists, zeroed and inactive, before
+// any code of ours runs, so a hook called during the dynamic loader's
+// start-up (before our constructor) finds a valid, inactive profiler.
+
+#ifndef HEAPWATCH_PRELOAD_PROFILER_STATE_H_
+#define HEAPWATCH_PRELOAD_PROFILER_STATE_H_
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "preload/config.h"
+#include "preload/sample_ring.h"
+#include "preload/sampled_blocks.h"
+
+namespace heapwatch {
+
+struct ProfilerStats {
+  std::atomic<uint64_t> samples{0};            // sampled allocations recorded
+  std::atomic<uint64_t> dropped_samples{0};    // ring full: allocation not recorded
+  std::atomic<uint64_t> untracked_samples{0};  // no room for the block's record
+  std::atomic<uint64_t> deferred_frees{0};     // re-entrant frees finished later
+};
+
+// Where the profiler is in its life. Before start-up every allocation goes
+// to the sampler's slow path, which only checks this (start-up is short);
+// once stopped, samplers are parked with a huge countdown.
+enum class Phase : int {
+  kStarting,  // before our constructor (or in a secure-execution process, for good)
+  kActive,    // sampling
+  kStopped,   // after the exit profile, or switched off after an error
+};
+
+struct ProfilerState {
+  std::atomic<Phase> phase{Phase::kStarting};
+  Config config;
+  SampleRing ring;
+  SampledBlocks blocks;
+  ProfilerStats stats;
+  // Producers wake the collector after this many published samples.
+  uint64_t wake_stride = 0;
+};
+
+extern constinit ProfilerState g_profiler;
+
+}  // namespace heapwatch
+
+#endif  // HEAPWATCH_PRELOAD_PROFILER_STATE_H_

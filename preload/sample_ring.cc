@@ -1,0 +1,82 @@
+#include "preload/sample_ring.h"
+
+#include <new>
+
+#include "preload/internal_arena.h"
+
+namespace heapwatch {
+
+bool SampleRing::Init(size_t capacity, int max_depth) {
+  size_t rounded = 1;
+  while (rounded < capacity) rounded <<= 1;
+  size_t record_bytes = sizeof(SampleRecord) + sizeof(uintptr_t) * static_cast<size_t>(max_depth);
+  // Whole cache lines per slot, so neighbouring slots never share one.
+  slot_bytes_ = (sizeof(SlotHeader) + record_bytes + 63) / 64 * 64;
+  slots_ = static_cast<char*>(MapPages(rounded * slot_bytes_));
+  if (slots_ == nullptr) return false;
+  mask_ = rounded - 1;
+  for (uint64_t i = 0; i < rounded; ++i) {
+    new (SlotAt(i)) SlotHeader;
+    SlotAt(i)->sequence.store(i, std::memory_order_relaxed);
+  }
+  tail_.store(0, std::memory_order_relaxed);
+  head_.store(0, std::memory_order_release);
+  return true;
+}
+
+bool SampleRing::TryClaim(SampleRecord** record, uint64_t* position) {
+  uint64_t pos = tail_.load(std::memory_order_relaxed);
+  for (;;) {
+    SlotHeader* slot = SlotAt(pos);
+    uint64_t sequence = slot->sequence.load(std::memory_order_acquire);
+    int64_t lag = static_cast<int64_t>(sequence - pos);
+    if (lag == 0) {
+      if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+        SampleRecord* r = RecordOf(slot);
+        r->position = pos;
+        r->abandoned = 0;
+        *record = r;
+        *position = pos;
+        return true;
+      }
+      // pos now holds the current tail: retry there.
+    } else if (lag < 0) {
+      return false;  // the slot still holds last lap's record: full
+    } else {
+      pos = tail_.load(std::memory_order_relaxed);  // another producer got here first
+    }
+  }
+}
+
+void SampleRing::Publish(uint64_t position) {
+  SlotAt(position)->sequence.store(position + 1, std::memory_order_release);
+}
+
+const SampleRecord* SampleRing::Front() {
+  uint64_t pos = head_.load(std::memory_order_relaxed);
+  SlotHeader* slot = SlotAt(pos);
+  if (slot->sequence.load(std::memory_order_acquire) != pos + 1) return nullptr;
+  return RecordOf(slot);
+}
+
+void SampleRing::PopFront() {
+  uint64_t pos = head_.load(std::memory_order_relaxed);
+  SlotAt(pos)->sequence.store(pos + mask_ + 1, std::memory_order_release);
+  head_.store(pos + 1, std::memory_order_relaxed);
+}
+
+void SampleRing::RepairAfterFork() {
+  uint64_t tail = tail_.load(std::memory_order_relaxed);
+  for (uint64_t pos = head_.load(std::memory_order_relaxed); pos != tail; ++pos) {
+    SlotHeader* slot = SlotAt(pos);
+    if (slot->sequence.load(std::memory_order_relaxed) == pos) {  // claimed, never published
+      SampleRecord* r = RecordOf(slot);
+      r->position = pos;
+      r->depth = 0;
+      r->abandoned = 1;
+      slot->sequence.store(pos + 1, std::memory_order_release);
+    }
+  }
+}
+
+}  // namespace heapwatch

@@ -1,0 +1,178 @@
+// The odd things real processes do, under the preload: signal handlers that
+// allocate inside our code, every way of starting a child, 10,000 threads,
+// allocation before our constructor, a failing write, dlopen racing the
+// unwinder, and every way of ending.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "tests/e2e/preload_harness.h"
+
+namespace heapwatch::testing {
+namespace {
+
+std::map<std::string, std::string> RateOne() { return {{"HEAPWATCH_RATE", "1"}}; }
+
+perftools::profiles::Profile OnlyProfile(const std::string& dir) {
+  std::vector<std::string> files = ProfileFiles(dir);
+  EXPECT_EQ(files.size(), 1u);
+  return files.empty() ? perftools::profiles::Profile() : ReadProfile(files[0]);
+}
+
+TEST(PreloadRobustnessTest, SignalHandlerThatAllocatesInsideOurCode) {
+  std::string dir = MakeTempDir("out");
+  RunResult r = RunUnderPreload({TestProgram("signal_alloc"), "2"}, dir, RateOne(), 60);
+  ASSERT_FALSE(r.timed_out) << "deadlock between a signal handler and the profiler's locks";
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(r.out.rfind("handled ", 0), 0u) << r.out;
+  EXPECT_GT(std::stol(r.out.substr(8)), 100) << "the timer did not interrupt the program";
+  perftools::profiles::Profile p = OnlyProfile(dir);
+  // Millions of sampled frees, some of them deferred from handlers: not one
+  // lost, or MainChurn would show blocks in use.
+  EXPECT_EQ(TotalsAtLeaf(p, "MainChurn").inuse_objects, 0);
+  EXPECT_GT(TotalsAtLeaf(p, "MainChurn").alloc_objects, 10000);
+  // The handler keeps 8 blocks; those allocated while the thread was inside
+  // our code are not sampled, so at most 8 show.
+  EXPECT_LE(TotalsAtLeaf(p, "HandlerAllocate").inuse_objects, 8);
+}
+
+TEST(PreloadRobustnessTest, ChildrenFromPosixSpawnVforkAndSystem) {
+  for (const char* mode : {"posix_spawn", "vfork", "system"}) {
+    std::string dir = MakeTempDir(mode);
+    RunResult r = RunUnderPreload({TestProgram("spawn_children"), mode, TestProgram("alloc_sites")}, dir, RateOne());
+    ASSERT_EQ(r.exit_code, 0) << mode << ": " << r.err;
+    std::vector<pid_t> children = ChildPids(r.out);
+    ASSERT_EQ(children.size(), 1u) << mode;
+    // The child's own profile holds the child's allocations (for system()
+    // the child is a shell's child, whose pid we do not know: find it).
+    int with_child_sites = 0;
+    for (const std::string& file : ProfileFiles(dir)) {
+      perftools::profiles::Profile p = ReadProfile(file);
+      if (TotalsAtLeaf(p, "KeepBlocks").inuse_objects == 40) {
+        ++with_child_sites;
+        if (children[0] != 0) {
+          EXPECT_EQ(file, ExitProfilePath(dir, children[0])) << mode;
+        }
+      }
+    }
+    EXPECT_EQ(with_child_sites, 1) << mode;
+  }
+}
+
+TEST(PreloadRobustnessTest, TenThousandShortLivedThreads) {
+  std::string dir = MakeTempDir("out");
+  RunResult r = RunUnderPreload({TestProgram("threads_churn"), "10000"}, dir, RateOne(), 120);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  perftools::profiles::Profile p = OnlyProfile(dir);
+  ASSERT_EQ(CommentValue(p, "dropped_samples"), "0");
+  EXPECT_EQ(TotalsAtLeaf(p, "ThreadBody"), (HeapTotals{10000, 10000 * 4321, 10000, 10000 * 4321}));
+}
+
+TEST(PreloadRobustnessTest, MemoryFromBeforeOurConstructor) {
+  std::string dir = MakeTempDir("out");
+  RunResult r = RunUnderPreload({TestProgram("early_alloc")}, dir, RateOne());
+  ASSERT_EQ(r.exit_code, 0) << "freeing (and reallocating) blocks we never saw must work:\n" << r.err;
+  perftools::profiles::Profile p = OnlyProfile(dir);
+  EXPECT_EQ(TotalsAtLeaf(p, "KeepAfterStart"), (HeapTotals{10, 44440, 10, 44440}));
+}
+
+TEST(PreloadRobustnessTest, FailedWriteDoesNotHurtTheProgram) {
+  // The program limits its own file size below any profile: our write fails.
+  // A write past the limit would raise SIGXFSZ and kill it.
+  std::string dir = MakeTempDir("out");
+  RunResult r = RunUnderPreload({TestProgram("fsize_limit")}, dir, RateOne());
+  EXPECT_EQ(r.signal, 0) << "killed by signal " << r.signal;
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "finished\n");
+  EXPECT_NE(r.err.find("cannot write"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("File too large"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_TRUE(ProfileFiles(dir).empty());
+  RunResult ls = RunProgram({"/bin/ls", "-A", dir}, {});
+  EXPECT_EQ(ls.out, "") << "no temporary file may be left behind";
+}
+
+TEST(PreloadRobustnessTest, DlopenAndDlcloseRacingSampledAllocations) {
+  std::string dir = MakeTempDir("out");
+  RunResult r = RunUnderPreload(
+      {TestProgram("dlopen_race"), std::string(HEAPWATCH_BINARY_DIR) + "/tests/programs/libheapwatch_test_plugin.so"},
+      dir, RateOne(), 60);
+  ASSERT_FALSE(r.timed_out) << "deadlock between the loader and the profiler";
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  perftools::profiles::Profile p = OnlyProfile(dir);
+  EXPECT_GT(TotalsAtLeaf(p, "PluginKeep").alloc_objects, 0) << "frames in a library unloaded since are named";
+}
+
+TEST(PreloadRobustnessTest, EveryWayOfEnding) {
+  struct Case {
+    const char* mode;
+    int exit_code;  // -1: killed
+    int signal;
+    bool exit_profile;
+  } cases[] = {
+      {"quick_exit", 0, 0, false}, {"abort", -1, SIGABRT, false},   {"exception", -1, SIGABRT, false},
+      {"sigterm", -1, SIGTERM, false}, {"sigkill", -1, SIGKILL, false},
+  };
+  for (const Case& c : cases) {
+    std::string dir = MakeTempDir(c.mode);
+    RunResult r = RunUnderPreload({TestProgram("exit_paths"), c.mode, "450"}, dir,
+                                  {{"HEAPWATCH_RATE", "1"}, {"HEAPWATCH_INTERVAL", "0.2"}});
+    EXPECT_EQ(r.exit_code, c.exit_code) << c.mode;
+    EXPECT_EQ(r.signal, c.signal) << c.mode;
+    std::vector<std::string> files = ProfileFiles(dir);
+    EXPECT_GE(files.size(), 1u) << c.mode << ": the periodic profiles stay";
+    bool has_exit = false;
+    for (const std::string& file : files) {
+      has_exit |= file.find(".exit.") != std::string::npos;
+      // The latest snapshot on disk is complete whatever killed the process.
+      EXPECT_EQ(TotalsAtLeaf(ReadProfile(file), "KeepAtExit").inuse_space, 3 * 5555) << c.mode << " " << file;
+    }
+    EXPECT_EQ(has_exit, c.exit_profile) << c.mode;
+    RunResult ls = RunProgram({"/bin/sh", "-c", "ls -A '" + dir + "' | grep -c '^\\.' || true"}, {});
+    EXPECT_EQ(ls.out, "0\n") << c.mode << ": a temporary file was left behind";
+  }
+}
+
+// A thread of ours is visible: glibc aborts setresgid() when threads
+// disagree (setpriv drops its own thread's capabilities first), and
+// unshare(CLONE_NEWUSER) refuses a multi-threaded process. The collector
+// thread starts only when needed, so short-lived tools never see it.
+TEST(PreloadRobustnessTest, ShortLivedProgramsStaySingleThreaded) {
+  std::string dir = MakeTempDir("out");
+  RunResult status = RunUnderPreload({"/bin/cat", "/proc/self/status"}, dir, {});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("\nThreads:\t1\n"), std::string::npos) << status.out;
+  if (geteuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0) {
+    RunResult setpriv = RunUnderPreload(
+        {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/true"}, dir, {});
+    EXPECT_EQ(setpriv.signal, 0) << "setpriv aborted: " << setpriv.err;
+    EXPECT_EQ(setpriv.exit_code, 0) << setpriv.err;
+  }
+  RunResult plain_unshare = RunProgram({"/usr/bin/unshare", "-U", "/bin/true"}, {{"LD_PRELOAD", ""}});
+  if (plain_unshare.exit_code == 0) {  // user namespaces are allowed here
+    RunResult unshare = RunUnderPreload({"/usr/bin/unshare", "-U", "/bin/true"}, dir, {});
+    EXPECT_EQ(unshare.exit_code, 0) << unshare.err;
+  }
+}
+
+TEST(PreloadRobustnessTest, SetuidProgramsAreLeftAlone) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to make a setuid binary";
+  if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "needs setpriv (util-linux)";
+  std::string work = MakeTempDir("setuid");
+  chmod(work.c_str(), 0755);
+  std::string binary = work + "/alloc_sites";
+  ASSERT_EQ(RunProgram({"/bin/cp", TestProgram("alloc_sites"), binary}, {}).exit_code, 0);
+  ASSERT_EQ(chmod(binary.c_str(), 04755), 0);
+  std::string out = work + "/out";
+  mkdir(out.c_str(), 0777);
+  chmod(out.c_str(), 0777);
+  RunResult r = RunProgram({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", binary},
+                           {{"LD_PRELOAD", PreloadLibrary()}, {"HEAPWATCH_OUT", out}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(ProfileFiles(out).empty()) << "a setuid program must not write our files";
+}
+
+}  // namespace
+}  // namespace heapwatch::testing

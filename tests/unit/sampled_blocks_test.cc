@@ -1,0 +1,119 @@
+// Also built with ThreadSanitizer (label tsan).
+#include "preload/sampled_blocks.h"
+
+#include <map>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace heapwatch {
+namespace {
+
+class SampledBlocksTest : public ::testing::Test {
+ protected:
+  SampledBlocks blocks_;  // ~1.1 MiB: the fixture lives on the heap
+};
+
+TEST_F(SampledBlocksTest, InsertFindRemove) {
+  const uintptr_t a = 0x7f0000001230;
+  EXPECT_FALSE(blocks_.MayContain(a));
+  ASSERT_TRUE(blocks_.Insert({.address = a, .size = 100, .stack_hash = 7}));
+  EXPECT_TRUE(blocks_.MayContain(a));
+  EXPECT_EQ(blocks_.Count(), 1u);
+  SampledBlock removed;
+  ASSERT_TRUE(blocks_.Remove(a, &removed));
+  EXPECT_EQ(removed.address, a);
+  EXPECT_EQ(removed.size, 100u);
+  EXPECT_EQ(removed.stack_hash, 7u);
+  EXPECT_FALSE(blocks_.MayContain(a)) << "the filter bit clears with the last record of its bucket";
+  EXPECT_FALSE(blocks_.Remove(a, &removed));
+  EXPECT_EQ(blocks_.Count(), 0u);
+}
+
+TEST_F(SampledBlocksTest, TryRemoveReportsBusyInsteadOfWaiting) {
+  const uintptr_t a = 0x5000;
+  ASSERT_TRUE(blocks_.Insert({.address = a, .size = 1, .stack_hash = 1}));
+  SampledBlock removed;
+  blocks_.LockAllForFork();  // every shard held, as by an interrupted holder
+  EXPECT_EQ(blocks_.TryRemove(a, &removed), SampledBlocks::TryResult::kBusy);
+  blocks_.UnlockAllAfterFork();
+  EXPECT_EQ(blocks_.TryRemove(a, &removed), SampledBlocks::TryResult::kRemoved);
+  EXPECT_EQ(blocks_.TryRemove(a, &removed), SampledBlocks::TryResult::kAbsent);
+}
+
+// Random inserts and removes against a reference map: exercises growth,
+// probe runs that wrap around, and backward-shift deletion.
+TEST_F(SampledBlocksTest, MatchesAReferenceModel) {
+  std::mt19937_64 rng(1);
+  std::map<uintptr_t, uint64_t> model;
+  std::vector<uintptr_t> live;
+  for (int step = 0; step < 200000; ++step) {
+    bool insert = live.empty() || (rng() % 100) < (step < 100000 ? 60 : 40);
+    if (insert) {
+      // Addresses packed closely, as a heap's are, to collide in shards.
+      uintptr_t address = 0x10000 + (rng() % 400000) * 16;
+      if (model.count(address)) continue;
+      ASSERT_TRUE(blocks_.Insert({.address = address, .size = address / 16, .stack_hash = uint64_t(step)}));
+      model[address] = step;
+      live.push_back(address);
+    } else {
+      size_t i = rng() % live.size();
+      uintptr_t address = live[i];
+      live[i] = live.back();
+      live.pop_back();
+      SampledBlock removed;
+      ASSERT_TRUE(blocks_.Remove(address, &removed));
+      ASSERT_EQ(removed.stack_hash, model[address]);
+      ASSERT_EQ(removed.size, address / 16);
+      model.erase(address);
+    }
+  }
+  EXPECT_EQ(blocks_.Count(), model.size());
+  size_t seen = 0;
+  blocks_.ForEach([&](const SampledBlock& b) {
+    ++seen;
+    auto it = model.find(b.address);
+    ASSERT_NE(it, model.end());
+    EXPECT_EQ(b.stack_hash, it->second);
+  });
+  EXPECT_EQ(seen, model.size());
+  for (const auto& [address, token] : model) EXPECT_TRUE(blocks_.MayContain(address));
+  // Addresses never inserted: most are filtered out by the bit array.
+  int maybe = 0;
+  for (int i = 0; i < 10000; ++i) maybe += blocks_.MayContain(0x900000000 + uintptr_t(i) * 4096);
+  EXPECT_LT(maybe, 10000 * (static_cast<double>(model.size()) / (1 << SampledBlocks::kFilterBits)) * 3 + 50);
+}
+
+TEST_F(SampledBlocksTest, ConcurrentInsertRemoveAndScan) {
+  std::atomic<bool> stop{false};
+  std::thread scanner([&] {
+    while (!stop.load()) {
+      blocks_.ForEach([](const SampledBlock& b) { ASSERT_NE(b.address, 0u); });
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        for (uintptr_t i = 0; i < 1000; ++i) {
+          uintptr_t address = (uintptr_t(t + 1) << 32) + i * 16;
+          ASSERT_TRUE(blocks_.Insert({.address = address, .size = i, .stack_hash = uint64_t(t + 1)}));
+        }
+        for (uintptr_t i = 0; i < 1000; ++i) {
+          SampledBlock removed;
+          ASSERT_TRUE(blocks_.Remove((uintptr_t(t + 1) << 32) + i * 16, &removed));
+          ASSERT_EQ(removed.stack_hash, uint64_t(t + 1));
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  stop = true;
+  scanner.join();
+  EXPECT_EQ(blocks_.Count(), 0u);
+}
+
+}  // namespace
+}  // namespace heapwatch
