@@ -41,16 +41,21 @@
 //     whatever the noise's distribution; with 5 snapshots the smallest p is
 //     1/5! = 0.0083, hence kMinJudgedSnapshots = 5.
 //  2. Size: the least-squares growth over the window is >= 3 sigma of its
-//     noise (one-sided 0.00135) and >= 8 sampled blocks' worth of bytes.
-//     The count floor is where the Poisson tail stops being fatter than the
-//     normal one: P(N >= 8 | mean 2) = 0.0011 ~ the 3-sigma normal tail, and
-//     a site seen in a handful of samples is never evidence.
+//     noise (one-sided 0.00135) and >= 8 sampled blocks' worth of bytes (a
+//     sampled block stands for ~R bytes of blocks smaller than R, for the
+//     block itself when blocks are larger or every block is recorded). The
+//     count floor is where the Poisson tail stops being fatter than the
+//     normal one: P(N >= 8 | mean 2) = 0.0011 ~ the 3-sigma normal tail. A
+//     site seen in a handful of samples is never evidence, and neither is
+//     growth by a handful of blocks in an exact profile (a map's buckets).
 //  3. Sustained: the late half of the window grows by >= 2 sigma on its own
-//     (a cache that filled during the first half is flat there), and its
-//     slope is not below the early half's by >= 3 sigma (a cache still
-//     filling, but slowing down). The price: a half-window slope has
-//     2 sqrt(2) times the relative noise of the whole window's, so a leak is
-//     caught reliably (>= 95%) once its growth is ~10 sigma, not ~5.
+//     (a cache that filled during the first half is flat there), and it did
+//     not slow to less than half the early half's slope with >= 3 sigma (a
+//     cache still filling, but saturating; "half" so that the jitter of the
+//     snapshots' own timing is not taken for saturation). The price: a
+//     half-window slope has 2 sqrt(2) times the relative noise of the whole
+//     window's, so a leak is caught reliably (>= 95%) once its growth is
+//     ~10 sigma, not ~5.
 //  4. It never gave memory back: no significant fall in the window (a drop
 //     of >= 25% of the window's range and >= max(3, sqrt(2 ln(n / 0.05)))
 //     sigma, the Gaussian tail bound that keeps the chance of any false
@@ -102,6 +107,7 @@ constexpr double kMinEvidenceBlocks = 8;
 constexpr double kLateFraction = 0.5;
 constexpr double kLateGrowthZ = 2.0;
 constexpr double kSlowdownZ = 3.0;
+constexpr double kSlowdownRatio = 0.5;
 constexpr double kFallRangeFraction = 0.25;
 constexpr double kFallZ = 3.0;
 constexpr double kFallAlpha = 0.05;
@@ -146,12 +152,17 @@ double ScatterVariance(const std::vector<double>& y) {
 class Series {
  public:
   explicit Series(const SiteHistory& h) : h_(h) {
-    double bytes = 0, variance = 0;
+    double bytes = 0, variance = 0, blocks = 0;
     for (size_t i = 0; i < h.inuse_bytes.size(); ++i) {
       bytes += h.inuse_bytes[i];
       for (const SamplingNoise& part : h.noise) variance += part.inuse_variance[i];
+      if (!h.sampled_blocks.empty()) blocks += h.sampled_blocks[i];
     }
-    block_bytes_ = bytes > 0 ? variance / bytes : 0;
+    noise_bytes_ = bytes > 0 ? variance / bytes : 0;
+    // Bytes per sampled block: about R for blocks much smaller than the
+    // period R, the block itself for larger ones and in exact profiles.
+    // Without counts, the noise unit s(1-p)/p, which is ~R for small blocks.
+    evidence_bytes_ = blocks > 0 && bytes > 0 ? std::max(bytes / blocks, noise_bytes_) : noise_bytes_;
     scatter_variance_ = ScatterVariance(h.inuse_bytes);
   }
 
@@ -159,11 +170,12 @@ class Series {
   double y(size_t i) const { return h_.inuse_bytes[i]; }
   double t(size_t i) const { return h_.seconds[i]; }
 
-  // Bytes per sampled block of noise (s(1-p)/p averaged over the series):
-  // the unit of evidence.
-  double block_bytes() const { return block_bytes_; }
+  // Variance per byte of a fresh estimate (s(1-p)/p averaged over the
+  // series): one sampled block's worth of noise.
+  double noise_bytes() const { return noise_bytes_; }
+  // `bytes` in sampled blocks: the unit of evidence.
   double Blocks(double bytes) const {
-    if (block_bytes_ > 0) return bytes / block_bytes_;
+    if (evidence_bytes_ > 0) return bytes / evidence_bytes_;
     return bytes > 0 ? kInf : bytes < 0 ? -kInf : 0;
   }
 
@@ -182,12 +194,13 @@ class Series {
       double freed = std::max(0.0, allocated - (vj - vi));
       sampling += std::min(allocated, vj) + std::min(freed, vi);
     }
-    return std::max(sampling + block_bytes_ * block_bytes_, 2 * scatter_variance_);
+    return std::max(sampling + noise_bytes_ * noise_bytes_, 2 * scatter_variance_);
   }
 
  private:
   const SiteHistory& h_;
-  double block_bytes_ = 0;
+  double noise_bytes_ = 0;
+  double evidence_bytes_ = 0;
   double scatter_variance_ = 0;
 };
 
@@ -304,7 +317,7 @@ class Window {
     }
     // Bounds need not form a valid variogram: never claim less than one
     // sampled block of noise per point.
-    return std::max(variance, 0.5 * s_.block_bytes() * s_.block_bytes() * sum_sq);
+    return std::max(variance, 0.5 * s_.noise_bytes() * s_.noise_bytes() * sum_sq);
   }
 
   // Residual variance around least-squares lines fitted on each range of
@@ -524,7 +537,8 @@ GrowthVerdict ClassifyGrowth(const SiteHistory& history, const GrowthOptions& op
     for (size_t i = 0; i < k; ++i) slowdown[i] = early[i] - late[i];
     const double late_z = ZScore(late_slope, window.Variance(late, residual));
     const double slowdown_z = ZScore(early_slope - late_slope, window.Variance(slowdown, residual));
-    if (late_z >= kLateGrowthZ && slowdown_z < kSlowdownZ) {
+    const bool slowed = slowdown_z >= kSlowdownZ && late_slope < kSlowdownRatio * early_slope;
+    if (late_z >= kLateGrowthZ && !slowed) {
       v.kind = GrowthKind::kLeak;
       v.reason = absl::StrFormat(
           "grows through the run (trend z=%.1f; growth %.1f sigma, %.0f sampled blocks; late half %.1f sigma)",
@@ -534,7 +548,7 @@ GrowthVerdict ClassifyGrowth(const SiteHistory& history, const GrowthOptions& op
     v.kind = GrowthKind::kPlateau;
     v.reason = late_z < kLateGrowthZ
                    ? absl::StrFormat("grew, but not in the late half of the run (%.1f sigma)", late_z)
-                   : absl::StrFormat("grew, but slowed down (late slope %.1f sigma below the early one)", slowdown_z);
+                   : absl::StrFormat("grew, but slowed to less than half its early rate (%.1f sigma)", slowdown_z);
     return v;
   }
   if (v.judged && trend.p_decreasing <= kTrendAlpha && v.growth_z <= -kGrowthZ &&

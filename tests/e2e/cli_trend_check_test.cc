@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <libxml/parser.h>
@@ -349,6 +350,39 @@ TEST_F(CliTrendCheckTest, BadInputIsExitTwoNamingTheFile) {
     }
     EXPECT_GE(files, 20u);
   }
+}
+
+// A series written by Go's own runtime/pprof: a leak beside a bounded cache
+// and a batch buffer (tests/programs/go/leak_series.go, every allocation
+// recorded so the verdict does not depend on sampling luck).
+TEST(CliGoSeriesTest, CheckFindsTheGoLeakOnly) {
+  std::string dir = testing::FreshTestDir("go_leak_series");
+  ProcessResult go =
+      testing::RunGo({"run", std::string(HEAPWATCH_SOURCE_DIR) + "/tests/programs/go/leak_series.go", dir});
+  ASSERT_TRUE(go.Exited(0)) << go.err;
+  ProcessResult check = Heapwatch({"check", "--format=json", dir});
+  EXPECT_TRUE(check.Exited(1)) << check.out << check.err;
+  json report = json::parse(check.out);
+  ASSERT_EQ(report["processes"].size(), 1u);
+  const json& sites = report["processes"][0]["sites"];
+  ASSERT_EQ(sites.size(), 1u) << sites.dump(2);
+  EXPECT_EQ(sites[0]["site"], "main.leak");
+  EXPECT_EQ(sites[0]["status"], "fail");
+  // 16 MiB over 16 snapshots; the last 80% of the run judged.
+  EXPECT_GT(sites[0]["growth_bytes"].get<int64_t>(), 10 << 20);
+  EXPECT_LT(sites[0]["growth_bytes"].get<int64_t>(), 16 << 20);
+
+  ProcessResult trend = Heapwatch({"trend", "--format=json", dir});
+  ASSERT_TRUE(trend.Exited(0)) << trend.err;
+  std::map<std::string, std::string> kinds;
+  json described = json::parse(trend.out);
+  for (const json& s : described["processes"][0]["sites"]) {
+    kinds[s["site"].get<std::string>()] = s["classification"].get<std::string>();
+  }
+  EXPECT_EQ(kinds["main.leak"], "leak");
+  EXPECT_EQ(kinds["main.fillCache"], "plateau");
+  EXPECT_EQ(kinds["main.runBatch"], "sawtooth");
+  fs::remove_all(dir);
 }
 
 }  // namespace

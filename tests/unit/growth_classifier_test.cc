@@ -157,8 +157,40 @@ TEST(ClassifyGrowthTest, AHandfulOfSamplesIsNoEvidence) {
   GrowthVerdict v = Classify(inuse);
   EXPECT_NE(v.kind, GrowthKind::kLeak) << v.reason;
   EXPECT_LT(v.evidence_blocks, 8);
-  // The same shape measured exactly (rate 1) is certain growth.
+  // Measured exactly (rate 1), with no counts, it is certain growth.
   EXPECT_EQ(Classify(inuse, /*period=*/1).kind, GrowthKind::kLeak);
+  // With counts, 3 blocks are a handful however exact: a Go map's buckets
+  // growing under an 8 MiB cache, not a leak.
+  SiteHistory exact = SampledHistory(Times(20), {}, {}, 1);
+  for (int i = 0; i < 20; ++i) {
+    double buckets = i / 6;
+    exact.inuse_bytes.push_back(8 * kMiB + 208 * buckets);
+    exact.sampled_blocks.push_back(32 + buckets);
+    exact.noise[0].inuse_variance.push_back(0);
+  }
+  EXPECT_NE(ClassifyGrowth(exact).kind, GrowthKind::kLeak) << ClassifyGrowth(exact).reason;
+  // 3 blocks more at every snapshot is a pattern.
+  for (int i = 0; i < 20; ++i) {
+    exact.inuse_bytes[i] = 8 * kMiB + 3 * 256 * 1024 * i;
+    exact.sampled_blocks[i] = 32 + 3 * i;
+  }
+  EXPECT_EQ(ClassifyGrowth(exact).kind, GrowthKind::kLeak) << ClassifyGrowth(exact).reason;
+}
+
+TEST(ClassifyGrowthTest, SnapshotTimingJitterIsNotSaturation) {
+  // A leak of exactly 1 MiB per snapshot, the snapshots further apart as the
+  // heap (and each GC) grows: the rate per second falls by a third, which
+  // is not a cache saturating.
+  std::vector<double> seconds, inuse;
+  double t = 0;
+  for (int i = 0; i < 16; ++i) {
+    seconds.push_back(t);
+    inuse.push_back(kMiB * (i + 1));
+    t += 0.03 + 0.0015 * i;
+  }
+  SiteHistory h = SampledHistory(seconds, inuse, {}, 1);
+  for (double b : inuse) h.sampled_blocks.push_back(b / (64 * 1024));
+  EXPECT_EQ(ClassifyGrowth(h).kind, GrowthKind::kLeak) << ClassifyGrowth(h).reason;
 }
 
 TEST(ClassifyGrowthTest, LeakUnderALargeStableHeapAtTheSameSite) {
