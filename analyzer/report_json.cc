@@ -18,7 +18,11 @@ json Integers(const std::vector<double>& values) {
   return out;
 }
 
-json SiteJson(const ReportSite& entry) {
+// A function's stacks listed under it (largest growth first), without their
+// histories: which paths grow.
+constexpr size_t kMaxStacksPerFunction = 20;
+
+json SiteJson(const ReportSite& entry, const ProcessTrend& trend) {
   const SiteTrend& s = *entry.site;
   const GrowthVerdict& v = s.verdict;
   json site;
@@ -33,7 +37,19 @@ json SiteJson(const ReportSite& entry) {
     site["note"] = entry.note;
   }
   site["level"] = s.is_function ? "function" : "stack";
-  if (s.is_function) site["stack_count"] = s.stacks.size();
+  if (s.is_function) {
+    site["stack_count"] = s.stacks.size();
+    json stacks = json::array();
+    for (size_t k : s.stacks) {
+      if (stacks.size() == kMaxStacksPerFunction) break;
+      const SiteTrend& stack = trend.stacks[k];
+      stacks.push_back({{"stack", stack.stack},
+                        {"classification", GrowthKindName(stack.verdict.kind)},
+                        {"growth_bytes", static_cast<int64_t>(std::llround(stack.verdict.growth_bytes))},
+                        {"growth_bytes_per_sec", stack.verdict.growth_bytes_per_sec}});
+    }
+    site["stacks"] = stacks;
+  }
   site["user_frame"] = s.user_frame;
   site["inuse_objects"] = Integers(s.inuse_objects);
   json blocks = json::array();
@@ -71,7 +87,7 @@ json ProcessJson(const ReportProcess& p, size_t max_sites) {
   json sites = json::array();
   for (const ReportSite& site : p.sites) {
     if (max_sites > 0 && sites.size() == max_sites) break;
-    sites.push_back(SiteJson(site));
+    sites.push_back(SiteJson(site, t));
   }
   process["sites"] = sites;
   if (t.exit) {

@@ -26,6 +26,11 @@ constexpr size_t kMaxNoiseParts = 32;
 // profiles do not carry cumulative totals (a delta profile, a restart).
 constexpr double kCumulativeSlack = 0.01;
 
+// A leaking stack of a function that does not leak is reported when the
+// function still grew by at least this fraction of the stack's growth (see
+// ProcessTrend::Leaks).
+constexpr double kMovedFraction = 0.5;
+
 // Bytes per unit of a memory sample type, as pprof reads them (powers of 1024).
 double BytesPerUnit(std::string_view unit) {
   if (unit == "kilobytes" || unit == "kilobyte" || unit == "kb") return 1024.0;
@@ -107,17 +112,21 @@ bool GrowsMore(const SiteTrend& a, const SiteTrend& b) {
 
 std::vector<const SiteTrend*> ProcessTrend::Leaks() const {
   std::vector<const SiteTrend*> leaks;
-  absl::flat_hash_set<std::string> leaking_functions;
+  absl::flat_hash_map<std::string, const SiteTrend*> function_of;
   for (const SiteTrend& f : functions) {
-    if (f.verdict.kind == GrowthKind::kLeak) {
-      leaks.push_back(&f);
-      leaking_functions.insert(f.site);
-    }
+    function_of[f.site] = &f;
+    if (f.verdict.kind == GrowthKind::kLeak) leaks.push_back(&f);
   }
   for (const SiteTrend& s : stacks) {
-    if (s.verdict.kind == GrowthKind::kLeak && !s.ignored && !leaking_functions.contains(s.site)) {
-      leaks.push_back(&s);
-    }
+    if (s.verdict.kind != GrowthKind::kLeak || s.ignored) continue;
+    auto it = function_of.find(s.site);
+    if (it == function_of.end() || it->second->verdict.kind == GrowthKind::kLeak) continue;
+    // The function does not leak as a whole. Either the stack's growth is
+    // lost in its siblings' noise (the function still grew by at least half
+    // as much: report the stack), or the siblings gave the memory back
+    // (entries inserted on one path replacing those of another, the total
+    // bounded: memory moving, not leaking).
+    if (it->second->verdict.growth_bytes >= kMovedFraction * s.verdict.growth_bytes) leaks.push_back(&s);
   }
   std::stable_sort(leaks.begin(), leaks.end(), [](const SiteTrend* a, const SiteTrend* b) { return GrowsMore(*a, *b); });
   return leaks;

@@ -96,8 +96,10 @@ struct ProcessTrend {
   // False when too few snapshots follow the warm-up for any leak verdict.
   bool judged() const { return total.verdict.judged; }
   // The leaks to report, each once: leaking functions, and leaking stacks
-  // whose function as a whole is not a leak (another of its stacks shrank).
-  // Largest growth first; ignored stacks are not among them.
+  // of functions that do not leak as a whole, unless the function's other
+  // stacks gave back at least half of what the stack grew (memory moving
+  // from one path to another, the total bounded). Largest growth first;
+  // ignored stacks are not among them.
   std::vector<const SiteTrend*> Leaks() const;
   // The ignored stacks that leak, largest growth first.
   std::vector<const SiteTrend*> IgnoredLeaks() const;

@@ -119,6 +119,10 @@ TEST(JsonReportTest, CheckHasTheFixedShape) {
   EXPECT_EQ(cache["stack"], json({"malloc", "Cache::Insert", "Server::Serve", "main"}));
   EXPECT_EQ(cache["status"], "fail");
   EXPECT_EQ(cache["level"], "function");
+  EXPECT_EQ(cache["stack_count"], 1);
+  ASSERT_EQ(cache["stacks"].size(), 1u);
+  EXPECT_EQ(cache["stacks"][0]["stack"], cache["stack"]);
+  EXPECT_EQ(cache["stacks"][0]["classification"], "leak");
   // The numbers are the trend's.
   const SiteTrend& trend_site = *f.result.processes[0].leaks[0].site;
   EXPECT_EQ(cache["growth_bytes"], std::llround(trend_site.verdict.growth_bytes));
