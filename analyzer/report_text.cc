@@ -39,7 +39,10 @@ std::string History(const SiteTrend& s) {
   return out;
 }
 
-void AppendSite(const ReportSite& entry, int verbosity, std::string* out) {
+// With -v, a function's stacks below it, this many at most.
+constexpr size_t kMaxVerboseStacks = 5;
+
+void AppendSite(const ReportSite& entry, const ProcessTrend& trend, int verbosity, std::string* out) {
   const SiteTrend& s = *entry.site;
   const GrowthVerdict& v = s.verdict;
   std::string label = entry.status ? std::string(LeakStatusName(*entry.status)) : std::string(GrowthKindName(v.kind));
@@ -53,6 +56,16 @@ void AppendSite(const ReportSite& entry, int verbosity, std::string* out) {
   if (verbosity > 0) {
     absl::StrAppendFormat(out, "  %13s %s: %s\n", "", GrowthKindName(v.kind), v.reason);
     absl::StrAppendFormat(out, "  %13s %s\n", "", History(s));
+    if (s.is_function && s.stacks.size() > 1) {
+      for (size_t i = 0; i < s.stacks.size() && i < kMaxVerboseStacks; ++i) {
+        const SiteTrend& stack = trend.stacks[s.stacks[i]];
+        // From the leaf: stacks of one function differ below it too.
+        SiteTrend from_leaf = stack;
+        from_leaf.user_frame = 0;
+        absl::StrAppendFormat(out, "  %13s stack %s %s: %s\n", "", GrowthKindName(stack.verdict.kind),
+                              FormatSignedBytes(stack.verdict.growth_bytes), ShortStack(from_leaf, 8));
+      }
+    }
   }
 }
 
@@ -74,14 +87,14 @@ std::string TextReport(const Report& report, int verbosity, size_t max_sites) {
         absl::StrAppendFormat(&out, "  ... %d more (-v or --top to see them)\n", p.sites.size() - shown);
         break;
       }
-      AppendSite(site, verbosity, &out);
+      AppendSite(site, t, verbosity, &out);
       ++shown;
     }
     if (report.failed && verbosity > 0) {
       // What check saw and did not count as leaks.
       for (const SiteTrend& f : t.functions) {
         if (f.verdict.kind == GrowthKind::kLeak || f.verdict.kind == GrowthKind::kStable) continue;
-        AppendSite({.site = &f}, verbosity, &out);
+        AppendSite({.site = &f}, t, verbosity, &out);
       }
     }
     if (t.exit) {
