@@ -3,12 +3,14 @@
 #include "analyzer/quantities.h"
 
 #include <array>
+#include <cstdint>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "analyzer/value_format.h"
 
 namespace heapwatch {
 namespace {
@@ -59,6 +61,13 @@ std::optional<double> SecondsPer(std::string_view unit) {
   return std::nullopt;
 }
 
+// Nearest whole byte count, within int64 (value_format.h's domain).
+int64_t RoundedBytes(double bytes) {
+  constexpr double kLimit = 9.0e18;  // below 2^63
+  if (!(std::abs(bytes) < kLimit)) return bytes < 0 ? -static_cast<int64_t>(kLimit) : static_cast<int64_t>(kLimit);
+  return std::llround(bytes);
+}
+
 }  // namespace
 
 std::optional<double> ParseBytes(std::string_view text) {
@@ -91,20 +100,9 @@ std::optional<double> ParseSeconds(std::string_view text) {
   return *number * *seconds;
 }
 
-std::string FormatBytes(double bytes) {
-  static constexpr std::array<const char*, 5> kUnits = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-  double magnitude = std::abs(bytes);
-  if (magnitude < 1024) return absl::StrFormat("%.0f B", bytes);
-  double value = bytes;
-  size_t unit = 0;
-  for (value /= 1024; std::abs(value) >= 1024 && unit + 1 < kUnits.size(); value /= 1024) ++unit;
-  return absl::StrFormat("%.2f %s", value, kUnits[unit]);
-}
+std::string FormatBytes(double bytes) { return FormatValue(RoundedBytes(bytes), "bytes"); }
 
-std::string FormatSignedBytes(double bytes) {
-  if (std::llround(bytes) == 0) return "0 B";
-  return (bytes > 0 ? "+" : "") + FormatBytes(bytes);
-}
+std::string FormatSignedBytes(double bytes) { return FormatDelta(RoundedBytes(bytes), "bytes"); }
 
 std::string FormatBytesPerSecond(double rate) {
   double magnitude = std::abs(rate);

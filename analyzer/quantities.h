@@ -4,9 +4,10 @@
 // Parsing follows GNU coreutils: K, M, G, T and KiB, MiB, GiB, TiB are powers
 // of 1024; KB, MB, GB, TB are powers of 1000; a bare number is bytes. Rates
 // are a size per s, sec, min, h or day ("1MiB/h"); durations a number with
-// ms, s, m, min, h (a bare number is seconds). Formatting uses binary
-// prefixes with two decimals, as pprof and heapwatch top do. Not for JSON,
-// which carries plain numbers.
+// ms, s, m, min, h (a bare number is seconds). Byte counts are formatted by
+// value_format.h (binary prefixes, two decimals, as heapwatch top shows
+// them), from doubles rounded to whole bytes. Not for JSON, which carries
+// plain numbers.
 
 #ifndef HEAPWATCH_ANALYZER_QUANTITIES_H_
 #define HEAPWATCH_ANALYZER_QUANTITIES_H_

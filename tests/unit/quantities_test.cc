@@ -1,5 +1,7 @@
 #include "analyzer/quantities.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 namespace heapwatch {
@@ -46,6 +48,8 @@ TEST(FormatTest, BytesRatesDurations) {
   EXPECT_EQ(FormatBytes(-1024), "-1.00 KiB");
   EXPECT_EQ(FormatSignedBytes(9.5 * 1024 * 1024), "+9.50 MiB");
   EXPECT_EQ(FormatSignedBytes(0.2), "0 B");
+  EXPECT_EQ(FormatBytes(1048575), "1.00 MiB");  // not 1024.00 KiB
+  EXPECT_EQ(FormatBytes(NAN), FormatBytes(9.0e18));
   EXPECT_EQ(FormatBytesPerSecond(2048), "2.00 KiB/s");
   EXPECT_EQ(FormatBytesPerSecond(0), "0 B/s");
   // Slow rates read per hour or per day.
