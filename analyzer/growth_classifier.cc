@@ -30,7 +30,9 @@
 // sees: the program's own jitter, and exact profiles whose sampling variance
 // is 0. Any statistic sum c_i y_i with sum c_i = 0 (a least-squares slope, a
 // difference of slopes) has variance -1/2 sum_ij c_i c_j Var(y_i - y_j), so
-// every test below is judged against this bound, autocorrelation included.
+// every test below is judged against this bound, autocorrelation included,
+// or against the residual scatter around the fitted lines when that is
+// larger (a curve the lines do not follow is no evidence of anything).
 //
 // The rule
 // --------
