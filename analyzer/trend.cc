@@ -165,7 +165,8 @@ absl::StatusOr<ProcessTrend> AnalyzeTrend(const ProcessSeries& series, const Tre
   bool timed = n > 0;
   for (size_t i = 0; i < n; ++i) {
     int64_t t = series.snapshots[i].profile.time_nanos;
-    if (t <= 0 || (i > 0 && t < series.snapshots[i - 1].profile.time_nanos)) timed = false;
+    // Equal times would make rates meaningless: only strictly later ones count.
+    if (t <= 0 || (i > 0 && t <= series.snapshots[i - 1].profile.time_nanos)) timed = false;
   }
   trend.timed = timed;
   for (size_t i = 0; i < n; ++i) {

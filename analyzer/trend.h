@@ -79,8 +79,8 @@ struct ProcessTrend {
   std::string name;
   size_t snapshots = 0;
   // Seconds since the first snapshot. When the profiles carry no usable
-  // time (time_nanos missing or going back), snapshots are placed 1 s apart
-  // and `timed` is false: rates are then per snapshot.
+  // time (time_nanos missing, repeated or going back), snapshots are placed
+  // 1 s apart and `timed` is false: rates are then per snapshot.
   std::vector<double> seconds;
   bool timed = true;
   // The whole in-use heap of the process, classified like a site.

@@ -196,6 +196,11 @@ TEST(AnalyzeTrendTest, SnapshotsWithoutTimesArePlacedOneSecondApart) {
   EXPECT_DOUBLE_EQ(trend->seconds[9], 9);
   ASSERT_EQ(trend->warnings.size(), 1u);
   EXPECT_THAT(trend->warnings[0], HasSubstr("no usable time"));
+  // The same time on every profile is no time either.
+  for (Snapshot& s : series.snapshots) s.profile.time_nanos = 1'700'000'000'000'000'000;
+  trend = AnalyzeTrend(series);
+  ASSERT_TRUE(trend.ok());
+  EXPECT_FALSE(trend->timed);
 }
 
 TEST(AnalyzeTrendTest, ShortSeriesWarn) {
