@@ -210,13 +210,16 @@ absl::StatusOr<ProcessTrend> AnalyzeTrend(const ProcessSeries& series, const Tre
       s.bytes[i] += bytes;
       s.objects[i] += objects;
       s.blocks[i] += values.inuse_objects ? SampledBlockCount(objects, bytes, profile.period) : 0;
-      s.inuse_variance[i] += bytes * NoisePerByte(objects > 0 ? bytes / objects : 0, profile.period);
+      // Negative values (a diff profile given as a snapshot) carry no noise
+      // of their own; the variance must stay non-negative.
+      s.inuse_variance[i] += std::max(0.0, bytes) * NoisePerByte(objects > 0 ? bytes / objects : 0, profile.period);
       if (values.alloc_space) {
         double allocated = static_cast<double>(sample.values[*values.alloc_space]) * alloc_scale;
         double allocated_objects =
             values.alloc_objects ? static_cast<double>(sample.values[*values.alloc_objects]) : 0;
-        s.allocated_variance[i] +=
-            allocated * NoisePerByte(allocated_objects > 0 ? allocated / allocated_objects : 0, profile.period);
+        s.allocated_variance[i] += std::max(0.0, allocated) *
+                                   NoisePerByte(allocated_objects > 0 ? allocated / allocated_objects : 0,
+                                                profile.period);
       }
     }
   }
@@ -231,7 +234,7 @@ absl::StatusOr<ProcessTrend> AnalyzeTrend(const ProcessSeries& series, const Tre
   std::vector<SamplingNoise> stack_noise;
   for (size_t k = 0; k < stacks.size(); ++k) {
     StackSeries& s = stacks[k];
-    if (std::all_of(s.bytes.begin(), s.bytes.end(), [](double b) { return b <= 0; })) continue;
+    if (std::all_of(s.bytes.begin(), s.bytes.end(), [](double b) { return b == 0; })) continue;
     SamplingNoise noise;
     noise.inuse_variance = s.inuse_variance;
     if (allocated_known && IsCumulative(s.allocated_variance)) noise.allocated_variance = s.allocated_variance;

@@ -4,6 +4,7 @@
 #include "analyzer/trend.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -240,6 +241,26 @@ TEST(AnalyzeTrendTest, MemoryUnitsAreBytes) {
   absl::StatusOr<ProcessTrend> in_kilobytes = AnalyzeTrend(series);
   ASSERT_TRUE(in_bytes.ok() && in_kilobytes.ok());
   EXPECT_NEAR(in_kilobytes->functions[0].inuse_bytes[0], in_bytes->functions[0].inuse_bytes[0], 1024);
+}
+
+TEST(AnalyzeTrendTest, OddValuesDoNotBreakIt) {
+  // Negative in-use (a diff profile passed as a snapshot), no object counts,
+  // a negative period: judged as numbers, no NaN anywhere.
+  ProcessSeries series = MakeSeries(7, 10, 5, kRate, [](HeapProfileBuilder& b, size_t i) {
+    b.Add({"malloc", "Odd::Thing()", "main"}, -3.0 * static_cast<double>(i), 5);
+  });
+  for (Snapshot& s : series.snapshots) {
+    s.profile.period = -5;
+    s.profile.sample_types.erase(s.profile.sample_types.begin() + 2);  // inuse_objects
+    for (Sample& sample : s.profile.samples) sample.values.erase(sample.values.begin() + 2);
+  }
+  absl::StatusOr<ProcessTrend> trend = AnalyzeTrend(series);
+  ASSERT_TRUE(trend.ok()) << trend.status();
+  ASSERT_EQ(trend->functions.size(), 1u);
+  const GrowthVerdict& v = trend->functions[0].verdict;
+  EXPECT_FALSE(std::isnan(v.growth_bytes));
+  EXPECT_FALSE(std::isnan(v.growth_z));
+  EXPECT_EQ(v.kind, GrowthKind::kShrinking) << v.reason;
 }
 
 TEST(ShortStackTest, FromTheFirstUserFrame) {
