@@ -20,6 +20,7 @@ const std::vector<Verb> kVerbs = {
     {"diff", heapwatch::DiffCommand, "what changed between two heap profiles, per function and per stack"},
     {"trend", heapwatch::TrendCommand, "classify call sites over a series: leak, plateau, sawtooth, ..."},
     {"check", heapwatch::CheckCommand, "CI gate: fail (exit 1) when a call site leaks beyond the limits"},
+    {"symbolize", heapwatch::SymbolizeCommand, "add source files, lines and inlined frames from the binaries' DWARF"},
 };
 
 void PrintUsage(FILE* out) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -55,23 +56,30 @@ std::optional<NameInfo> ParseHeapwatchName(std::string_view base) {
   return info;
 }
 
-// The pid of a "pid=N" word in the profile's comments.
-std::optional<int64_t> PidFromComments(const Profile& profile) {
+// The value of a "key=value" word in the profile's comments, if any. Words
+// are separated by spaces, tabs or commas.
+std::optional<std::string_view> CommentWord(const Profile& profile, std::string_view key) {
+  auto separator = [](char c) { return c == ' ' || c == '\t' || c == ','; };
   for (const std::string& comment : profile.comments) {
     std::string_view text = comment;
-    for (size_t at = text.find("pid="); at != std::string_view::npos; at = text.find("pid=", at + 1)) {
-      bool word_start = at == 0 || text[at - 1] == ' ' || text[at - 1] == '\t' || text[at - 1] == ',';
-      if (!word_start) continue;
-      size_t end = at + 4;
-      while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
-      bool word_end = end == text.size() || text[end] == ' ' || text[end] == '\t' || text[end] == ',';
-      if (!word_end) continue;
-      if (auto pid = ParseDigits(text.substr(at + 4, end - at - 4), kMaxNumberDigits)) {
-        return static_cast<int64_t>(*pid);
-      }
+    for (size_t at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1)) {
+      size_t value = at + key.size();
+      if ((at != 0 && !separator(text[at - 1])) || value >= text.size() || text[value] != '=') continue;
+      size_t end = value + 1;
+      while (end < text.size() && !separator(text[end])) ++end;
+      return text.substr(value + 1, end - value - 1);
     }
   }
   return std::nullopt;
+}
+
+// The pid of a "pid=N" word in the profile's comments.
+std::optional<int64_t> PidFromComments(const Profile& profile) {
+  std::optional<std::string_view> word = CommentWord(profile, "pid");
+  if (!word) return std::nullopt;
+  std::optional<uint64_t> pid = ParseDigits(*word, kMaxNumberDigits);
+  if (!pid) return std::nullopt;
+  return static_cast<int64_t>(*pid);
 }
 
 bool IsProfileFileName(std::string_view name) {
@@ -125,6 +133,7 @@ std::string ProgramName(const Profile& profile) {
 struct Loaded {
   Snapshot snapshot;
   std::optional<int64_t> pid;
+  std::string run;  // heapwatch's "run=" token: one per process image
   std::optional<uint64_t> seq;
   bool is_exit = false;
   size_t order = 0;  // position among the files, the last tie-breaker
@@ -136,8 +145,10 @@ absl::StatusOr<std::vector<ProcessSeries>> LoadSeries(const std::vector<std::str
   absl::StatusOr<std::vector<std::string>> files = ProfileFiles(paths);
   if (!files.ok()) return files.status();
 
-  // Key: (no pid, pid) so series with a pid come first, in pid order.
-  std::map<std::pair<bool, int64_t>, std::vector<Loaded>> groups;
+  // Key: (no pid, pid, run) so series with a pid come first, in pid order.
+  // One pid can hold several process images: a program that exec()s keeps
+  // its pid, and pids are reused. heapwatch's run token tells them apart.
+  std::map<std::tuple<bool, int64_t, std::string>, std::vector<Loaded>> groups;
   for (size_t i = 0; i < files->size(); ++i) {
     const std::string& path = (*files)[i];
     absl::StatusOr<Profile> profile = ReadProfileFile(path);
@@ -150,13 +161,14 @@ absl::StatusOr<std::vector<ProcessSeries>> LoadSeries(const std::vector<std::str
     } else {
       loaded.pid = PidFromComments(loaded.snapshot.profile);
     }
-    groups[{!loaded.pid.has_value(), loaded.pid.value_or(0)}].push_back(std::move(loaded));
+    loaded.run = std::string(CommentWord(loaded.snapshot.profile, "run").value_or(""));
+    groups[{!loaded.pid.has_value(), loaded.pid.value_or(0), loaded.run}].push_back(std::move(loaded));
   }
 
   std::vector<ProcessSeries> result;
   for (auto& [key, members] : groups) {
     ProcessSeries series;
-    if (!key.first) series.pid = key.second;
+    if (!std::get<0>(key)) series.pid = std::get<1>(key);
     std::vector<Loaded*> periodic;
     for (Loaded& member : members) {
       if (!member.is_exit) {
@@ -165,7 +177,7 @@ absl::StatusOr<std::vector<ProcessSeries>> LoadSeries(const std::vector<std::str
       }
       if (series.exit) {
         return absl::InvalidArgumentError(absl::StrFormat("%s: a second exit profile for pid %d (the first is %s)",
-                                                          member.snapshot.path, key.second, series.exit->path));
+                                                          member.snapshot.path, std::get<1>(key), series.exit->path));
       }
       series.exit = std::move(member.snapshot);
     }
@@ -188,6 +200,22 @@ absl::StatusOr<std::vector<ProcessSeries>> LoadSeries(const std::vector<std::str
       series.name = program.empty() ? "profiles without a pid" : absl::StrFormat("%s (no pid)", program);
     }
     result.push_back(std::move(series));
+  }
+  // Images of one pid in the order they ran, numbered in their names.
+  auto start = [](const ProcessSeries& s) {
+    return s.snapshots.empty() ? s.exit->profile.time_nanos : s.snapshots.front().profile.time_nanos;
+  };
+  std::stable_sort(result.begin(), result.end(), [&](const ProcessSeries& a, const ProcessSeries& b) {
+    return std::make_tuple(!a.pid.has_value(), a.pid.value_or(0), start(a)) <
+           std::make_tuple(!b.pid.has_value(), b.pid.value_or(0), start(b));
+  });
+  for (size_t i = 1, image = 1; i < result.size(); ++i) {
+    bool same_pid = result[i].pid && result[i - 1].pid && *result[i].pid == *result[i - 1].pid;
+    image = same_pid ? image + 1 : 1;
+    if (same_pid) {
+      if (image == 2) result[i - 1].name += ", image 1";
+      result[i].name += absl::StrFormat(", image %d", image);
+    }
   }
   return result;
 }

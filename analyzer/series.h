@@ -3,7 +3,9 @@
 // heapwatch names its files heap.<pid>.<seq>.pb.gz (periodic) and
 // heap.<pid>.exit.pb.gz (at exit). Files named otherwise are grouped by the
 // profile's own fields (a "pid=" comment, else one series per file set given
-// together). Within a series, periodic snapshots are ordered by time_nanos
+// together). One pid can hold several process images (a program that
+// exec()s keeps its pid; pids are reused): heapwatch's "run=" comment token
+// splits them into separate series, in the order they ran. Within a series, periodic snapshots are ordered by time_nanos
 // (then by sequence number); the exit profile is kept apart, because it
 // answers "what was never freed", not "what grew".
 

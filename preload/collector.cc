@@ -1,7 +1,9 @@
 #include "preload/collector.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
@@ -54,6 +56,8 @@ struct CollectorState {
   int64_t start_realtime_nanos = 0;
   int64_t next_periodic_nanos = 0;  // monotonic
   uint32_t sequence = 0;            // of the last periodic/on-demand profile
+  bool sequence_known = false;      // the directory was scanned for earlier numbers
+  char run_token[17] = "";          // random, per process image (hex)
   bool write_failed = false;
 
   // Profiles asked for by other threads (heapwatch_dump, the exit profile)
@@ -131,8 +135,35 @@ const char* KindName(ProfileKind kind) {
   return "";
 }
 
+// The highest sequence number of heap.<pid>.NNNN.pb.gz files already in the
+// directory. A process that exec()s keeps its pid, and pids are reused: a
+// new process image continues after what is there instead of overwriting
+// it (its profiles say run=<token>, which tells the images apart).
+uint32_t HighestExistingSequence(int pid) {
+  DIR* dir = opendir(g_profiler.config.output_dir);
+  if (dir == nullptr) return 0;
+  char prefix[32];
+  int prefix_length = snprintf(prefix, sizeof(prefix), "heap.%d.", pid);
+  uint32_t highest = 0;
+  while (dirent* entry = readdir(dir)) {
+    if (strncmp(entry->d_name, prefix, prefix_length) != 0) continue;
+    unsigned sequence = 0;
+    int consumed = 0;
+    if (sscanf(entry->d_name + prefix_length, "%u.pb.gz%n", &sequence, &consumed) == 1 &&
+        entry->d_name[prefix_length + consumed] == '\0' && sequence > highest) {
+      highest = sequence;
+    }
+  }
+  closedir(dir);
+  return highest;
+}
+
 bool WriteProfileLocked(CollectorState& c, ProfileKind kind) {
   if (c.write_failed) return false;
+  if (kind != ProfileKind::kExit && !c.sequence_known) {
+    c.sequence = HighestExistingSequence(c.pid);
+    c.sequence_known = true;
+  }
   c.objects.Refresh();
   DrainRing(c);
   // In use: the live sampled blocks, by stack.
@@ -164,7 +195,7 @@ bool WriteProfileLocked(CollectorState& c, ProfileKind kind) {
   char lines[8][320];
   snprintf(lines[0], sizeof(lines[0]), "heapwatch %s: %s heap profile of pid %d", HEAPWATCH_VERSION,
            KindName(kind), c.pid);
-  snprintf(lines[1], sizeof(lines[1]), "pid=%d", c.pid);
+  snprintf(lines[1], sizeof(lines[1]), "pid=%d run=%s", c.pid, c.run_token);
   snprintf(lines[2], sizeof(lines[2]), "kind=%s", KindName(kind));
   snprintf(lines[3], sizeof(lines[3]), "exe=%s", c.main_program_path);
   snprintf(lines[4], sizeof(lines[4]), "rate=%lld", static_cast<long long>(g_profiler.config.sample_rate));
@@ -262,6 +293,14 @@ void ResetForNewProcess(CollectorState& c) {
   c.next_periodic_nanos = Now(CLOCK_MONOTONIC) + interval;
   c.thread_due_nanos = interval > 0 ? c.next_periodic_nanos : INT64_MAX;
   c.sequence = 0;
+  c.sequence_known = false;
+  // A token for this process image: getrandom never blocks for 8 bytes once
+  // the pool is ready; if it fails, time and pid are unique enough here.
+  uint64_t token = 0;
+  if (getrandom(&token, sizeof(token), GRND_NONBLOCK) != sizeof(token)) {
+    token = static_cast<uint64_t>(Now(CLOCK_REALTIME)) * 0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(c.pid);
+  }
+  snprintf(c.run_token, sizeof(c.run_token), "%016llx", static_cast<unsigned long long>(token));
   c.thread_running = false;
   c.thread_state.store(kThreadNotStarted, std::memory_order_release);
 }

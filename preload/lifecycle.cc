@@ -25,6 +25,9 @@
 #include "preload/stack_capture.h"
 
 namespace heapwatch {
+
+void ResolveNextDlopen();  // dlopen_hook.cc
+
 namespace {
 
 char g_main_program_path[PATH_MAX] = "";
@@ -130,6 +133,7 @@ void Start() {
   g_profiler.wake_stride = g_profiler.ring.capacity() / 16;
   ByteSampler::SetRate(config.sample_rate);
   InitStackCapture();
+  ResolveNextDlopen();
   pthread_atfork(CollectorPrepareFork, CollectorParentAfterFork, CollectorChildAfterFork);
   g_profiler.phase.store(Phase::kActive, std::memory_order_release);
   // No thread yet: it starts when first needed (collector.h says why).

@@ -37,6 +37,9 @@ packages=(
   # tests: an XML parser that checks the JUnit report is well-formed
   libxml2-dev
   python3 perl sqlite3 git tar gzip file
+  # symbolize tests: llvm-symbolizer, what upstream pprof runs (binutils'
+  # addr2line and objdump come with build-essential)
+  llvm-14
   # benchmarks: Google Benchmark and the tools we compare against
   libbenchmark-dev heaptrack google-perftools libgoogle-perftools4
   libtcmalloc-minimal4 libjemalloc2

@@ -10,7 +10,7 @@
 namespace heapwatch::testing {
 namespace {
 
-RunResult GoToolPprof(const std::vector<std::string>& args, const std::string& home) {
+ProcessResult GoToolPprof(const std::vector<std::string>& args, const std::string& home) {
   std::vector<std::string> argv = {GO_EXECUTABLE, "tool", "pprof"};
   argv.insert(argv.end(), args.begin(), args.end());
   // A home of its own: pprof may write settings there; never the network.
@@ -22,19 +22,19 @@ TEST(PprofClientTest, TopShowsOurNamesWithTheBinaryGone) {
   std::string binary = work + "/alloc_sites";
   ASSERT_EQ(RunProgram({"/bin/cp", TestProgram("alloc_sites"), binary}, {}).exit_code, 0);
   std::string out = work + "/profiles";
-  RunResult r = RunUnderPreload({binary}, out, {{"HEAPWATCH_RATE", "1"}});
+  ProcessResult r = RunUnderPreload({binary}, out, {{"HEAPWATCH_RATE", "1"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_EQ(unlink(binary.c_str()), 0);  // pprof cannot symbolize from it now
   std::vector<std::string> files = ProfileFiles(out);
   ASSERT_EQ(files.size(), 1u);
 
-  RunResult top = GoToolPprof({"-top", "-sample_index=alloc_space", files[0]}, work);
+  ProcessResult top = GoToolPprof({"-top", "-sample_index=alloc_space", files[0]}, work);
   ASSERT_EQ(top.exit_code, 0) << top.err;
   for (const char* name : {"KeepBlocks", "AllocateAndFree", "AllocateInWorker", "ReuseAddresses", "main"}) {
     EXPECT_NE(top.out.find(name), std::string::npos) << name << " missing from:\n" << top.out;
   }
   // The default view is in-use space: only what is still held.
-  RunResult inuse = GoToolPprof({"-top", files[0]}, work);
+  ProcessResult inuse = GoToolPprof({"-top", files[0]}, work);
   ASSERT_EQ(inuse.exit_code, 0) << inuse.err;
   EXPECT_NE(inuse.out.find("KeepBlocks"), std::string::npos) << inuse.out;
   EXPECT_EQ(inuse.out.find("AllocateAndFree"), std::string::npos) << inuse.out;
@@ -46,7 +46,7 @@ TEST(PprofClientTest, RawAcceptsEveryProfileWeWrite) {
   // Periodic and exit profiles, of a parent and a forked child, at a
   // sampling rate and at rate 1.
   ASSERT_EQ(RunUnderPreload({TestProgram("fork_child"), "simple"}, out, {{"HEAPWATCH_RATE", "1"}}).exit_code, 0);
-  ASSERT_EQ(RunUnderPreload({TestProgram("exit_paths"), "exit", "450"}, out, {{"HEAPWATCH_INTERVAL", "0.2"}})
+  ASSERT_EQ(RunUnderPreload({TestProgram("exit_paths"), "exit", "1000"}, out, {{"HEAPWATCH_INTERVAL", "0.2"}})
                 .exit_code,
             0);
   ASSERT_EQ(RunUnderPreload({TestProgram("dlopen_host"),
@@ -58,7 +58,7 @@ TEST(PprofClientTest, RawAcceptsEveryProfileWeWrite) {
   std::vector<std::string> files = ProfileFiles(out);
   ASSERT_GE(files.size(), 5u);
   for (const std::string& file : files) {
-    RunResult raw = GoToolPprof({"-raw", file}, work);
+    ProcessResult raw = GoToolPprof({"-raw", file}, work);
     EXPECT_EQ(raw.exit_code, 0) << file << ":\n" << raw.err;
     EXPECT_NE(raw.out.find("Samples:"), std::string::npos) << file;
     EXPECT_NE(raw.out.find("inuse_space/bytes[dflt]"), std::string::npos) << file;

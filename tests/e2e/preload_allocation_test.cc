@@ -13,7 +13,7 @@ std::map<std::string, std::string> RateOne() { return {{"HEAPWATCH_RATE", "1"}};
 // Runs `program` at rate 1 and returns its exit profile.
 perftools::profiles::Profile RunAndReadExitProfile(const std::vector<std::string>& argv, pid_t* pid_out = nullptr) {
   std::string dir = MakeTempDir("out");
-  RunResult r = RunUnderPreload(argv, dir, RateOne());
+  ProcessResult r = RunUnderPreload(argv, dir, RateOne());
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> files = ProfileFiles(dir);
@@ -65,7 +65,7 @@ TEST(PreloadAllocationTest, ThousandThreadsStartAndEnd) {
 
 TEST(PreloadAllocationTest, PeriodicProfilesAreNumberedAndComplete) {
   std::string dir = MakeTempDir("out");
-  RunResult r = RunUnderPreload({TestProgram("exit_paths"), "exit", "700"}, dir,
+  ProcessResult r = RunUnderPreload({TestProgram("exit_paths"), "exit", "1500"}, dir,
                                 {{"HEAPWATCH_RATE", "1"}, {"HEAPWATCH_INTERVAL", "0.2"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> files = ProfileFiles(dir);
@@ -90,7 +90,7 @@ TEST(PreloadAllocationTest, PeriodicProfilesAreNumberedAndComplete) {
 
 TEST(PreloadAllocationTest, DumpOnDemandFromAnyThread) {
   std::string dir = MakeTempDir("out");
-  RunResult r = RunUnderPreload({TestProgram("dump_api")}, dir, {{"HEAPWATCH_RATE", "64"}});
+  ProcessResult r = RunUnderPreload({TestProgram("dump_api")}, dir, {{"HEAPWATCH_RATE", "64"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "active=1 rate=64 dumps=2\n");
   std::vector<std::string> files = ProfileFiles(dir);
@@ -104,7 +104,7 @@ TEST(PreloadAllocationTest, DumpOnDemandFromAnyThread) {
     EXPECT_GT(TotalsAtLeaf(p, "KeepBeforeDump").inuse_space, 0) << "at rate 64 a 7777-byte block is sampled with probability 1 - exp(-121)";
   }
   // Without the preload the program runs and finds no API.
-  RunResult plain = RunProgram({TestProgram("dump_api")}, {{"LD_PRELOAD", ""}});
+  ProcessResult plain = RunProgram({TestProgram("dump_api")}, {{"LD_PRELOAD", ""}});
   EXPECT_EQ(plain.out, "active=0 rate=0 dumps=0\n");
 }
 

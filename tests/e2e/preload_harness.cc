@@ -1,24 +1,13 @@
 #include "tests/e2e/preload_harness.h"
 
 #include <dirent.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
-#include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
-
-extern char** environ;
 
 namespace heapwatch::testing {
 
@@ -33,93 +22,17 @@ std::string MakeTempDir(const std::string& tag) {
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = info != nullptr ? std::string(info->test_suite_name()) + "." + info->name() : "test";
   std::replace(name.begin(), name.end(), '/', '_');
-  std::string root = std::string(HEAPWATCH_BINARY_DIR) + "/test-output";
-  mkdir(root.c_str(), 0755);
-  std::string dir = root + "/" + name + "." + tag + "." + std::to_string(getpid()) + "." +
-                    std::to_string(counter.fetch_add(1));
-  std::string command = "rm -rf '" + dir + "'";
-  if (system(command.c_str()) != 0) ADD_FAILURE() << command;
-  mkdir(dir.c_str(), 0755);
-  return dir;
+  return FreshTestDir(name + "." + tag + "." + std::to_string(counter.fetch_add(1)));
 }
 
-RunResult RunProgram(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-              int timeout_seconds, const std::string& cwd) {
-  RunResult result;
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ADD_FAILURE() << "pipe: " << strerror(errno);
-    return result;
-  }
-  // Build the environment before forking (the child must not allocate much).
-  std::map<std::string, std::string> merged;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const char* eq = strchr(*e, '=');
-    if (eq != nullptr) merged[std::string(*e, eq - *e)] = eq + 1;
-  }
-  for (const auto& [key, value] : env) merged[key] = value;
-  std::vector<std::string> env_strings;
-  for (const auto& [key, value] : merged) env_strings.push_back(key + "=" + value);
-  std::vector<char*> envp, args;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (std::string& s : argv_copy) args.push_back(s.data());
-  args.push_back(nullptr);
-
-  pid_t pid = fork();
-  if (pid == 0) {
-    int null_fd = open("/dev/null", O_RDONLY);
-    dup2(null_fd, 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    // Its own process group, so a timeout can kill whatever it started.
-    setpgid(0, 0);
-    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
-    execve(args[0], args.data(), envp.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&result.out, &result.err};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec - start.tv_sec > timeout_seconds) {
-      result.timed_out = true;
-      kill(-pid, SIGKILL);
-      kill(pid, SIGKILL);
-      break;
-    }
-    if (poll(fds, 2, 200) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
-      char buffer[65536];
-      ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
-      if (n > 0) {
-        sinks[i]->append(buffer, n);
-      } else {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (pollfd& fd : fds) {
-    if (fd.fd >= 0) close(fd.fd);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-  return result;
+ProcessResult RunProgram(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                         int timeout_seconds, const std::string& cwd) {
+  std::vector<std::string> assignments;
+  for (const auto& [key, value] : env) assignments.push_back(key + "=" + value);
+  return RunProcess(argv, assignments, {.timeout_seconds = timeout_seconds, .cwd = cwd});
 }
 
-RunResult RunUnderPreload(const std::vector<std::string>& argv, const std::string& out_dir,
+ProcessResult RunUnderPreload(const std::vector<std::string>& argv, const std::string& out_dir,
                           std::map<std::string, std::string> env, int timeout_seconds) {
   env["LD_PRELOAD"] = PreloadLibrary();
   env["HEAPWATCH_OUT"] = out_dir;

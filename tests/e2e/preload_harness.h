@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "profile.pb.h"
+#include "tests/unit/subprocess.h"
 
 namespace heapwatch::testing {
 
@@ -24,25 +25,20 @@ std::string PreloadLibrary();
 std::string TestProgram(const std::string& name);  // build/tests/programs/<name>
 std::string HeapwatchCommand();                     // build/bin/heapwatch
 
-// A fresh empty directory under the build tree, unique per test.
+// A fresh empty directory under the build tree, named after the running
+// test and `tag`, unique per call.
 std::string MakeTempDir(const std::string& tag);
 
-struct RunResult {
-  int exit_code = -1;  // when the program exited
-  int signal = 0;      // when it was killed
-  bool timed_out = false;
-  std::string out, err;
-};
+// RunProcess (tests/unit/subprocess.h) with `env` as a map, a timeout and a
+// working directory.
+ProcessResult RunProgram(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                         int timeout_seconds = 60, const std::string& cwd = "");
 
-// Runs `argv` with `env` added to (or overriding) the test's environment,
-// in `cwd` if given; stdin is /dev/null. Kills it after `timeout_seconds`.
-RunResult RunProgram(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-              int timeout_seconds = 60, const std::string& cwd = "");
-
-// Runs `argv` under the preload writing to `out_dir`, with HEAPWATCH_QUIET
-// unset; `env` adds HEAPWATCH_RATE etc.
-RunResult RunUnderPreload(const std::vector<std::string>& argv, const std::string& out_dir,
-                          std::map<std::string, std::string> env, int timeout_seconds = 60);
+// Runs `argv` under the preload writing to `out_dir`, with
+// HEAPWATCH_INTERVAL=0 unless `env` says otherwise; `env` adds
+// HEAPWATCH_RATE etc.
+ProcessResult RunUnderPreload(const std::vector<std::string>& argv, const std::string& out_dir,
+                              std::map<std::string, std::string> env, int timeout_seconds = 60);
 
 // Reads a gzip (or plain) profile; fails the test (and returns an empty
 // profile) if it does not parse.

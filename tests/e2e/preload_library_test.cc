@@ -23,14 +23,14 @@ std::vector<std::string> Lines(const std::string& text) {
 }
 
 TEST(PreloadLibraryTest, ExportsOnlyTheInterposedFunctionsAndOurApi) {
-  RunResult r = RunProgram({"/usr/bin/nm", "-D", "--defined-only", PreloadLibrary()}, {});
+  ProcessResult r = RunProgram({"/usr/bin/nm", "-D", "--defined-only", PreloadLibrary()}, {});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::set<std::string> exported;
   for (const std::string& line : Lines(r.out)) exported.insert(line.substr(line.rfind(' ') + 1));
   std::set<std::string> expected = {
       "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign", "aligned_alloc",
       "valloc", "pvalloc", "malloc_usable_size", "heapwatch_dump", "heapwatch_is_active",
-      "heapwatch_sample_rate",
+      "heapwatch_sample_rate", "dlopen",
       // operator new / new[]: plain, nothrow, aligned, aligned + nothrow
       "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t", "_ZnwmSt11align_val_t",
       "_ZnamSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
@@ -42,14 +42,14 @@ TEST(PreloadLibraryTest, ExportsOnlyTheInterposedFunctionsAndOurApi) {
 }
 
 TEST(PreloadLibraryTest, LoadsNoProtobufAbseilOrCxxRuntime) {
-  RunResult ldd = RunProgram({"/usr/bin/ldd", PreloadLibrary()}, {});
+  ProcessResult ldd = RunProgram({"/usr/bin/ldd", PreloadLibrary()}, {});
   ASSERT_EQ(ldd.exit_code, 0) << ldd.err;
   for (const char* forbidden : {"libprotobuf", "libabsl", "libstdc++", "libz.so"}) {
     EXPECT_EQ(ldd.out.find(forbidden), std::string::npos) << forbidden << " in\n" << ldd.out;
   }
   // And in a running C program: what is mapped is what the program loaded.
   std::string dir = MakeTempDir("out");
-  RunResult maps = RunUnderPreload({"/bin/cat", "/proc/self/maps"}, dir, {});
+  ProcessResult maps = RunUnderPreload({"/bin/cat", "/proc/self/maps"}, dir, {});
   ASSERT_EQ(maps.exit_code, 0) << maps.err;
   EXPECT_NE(maps.out.find("libheapwatch.so"), std::string::npos) << "the preload was not loaded";
   for (const char* forbidden : {"libprotobuf", "libabsl", "libstdc++"}) {
@@ -59,7 +59,7 @@ TEST(PreloadLibraryTest, LoadsNoProtobufAbseilOrCxxRuntime) {
 
 TEST(PreloadLibraryTest, BadSettingsWarnOnceAndTheProgramRuns) {
   std::string dir = MakeTempDir("out");
-  RunResult r = RunUnderPreload({TestProgram("alloc_sites")}, dir,
+  ProcessResult r = RunUnderPreload({TestProgram("alloc_sites")}, dir,
                                 {{"HEAPWATCH_RATE", "lots"}, {"HEAPWATCH_DEPTH", "-3"}, {"HEAPWATCH_INTERVAL", "soon"}});
   EXPECT_EQ(r.exit_code, 0);
   std::vector<std::string> lines = Lines(r.err);
@@ -75,7 +75,7 @@ TEST(PreloadLibraryTest, BadSettingsWarnOnceAndTheProgramRuns) {
 TEST(PreloadLibraryTest, UnusableOutputDirectoryStepsAside) {
   // A path below a regular file cannot be created, even by root.
   for (const char* out : {"/etc/passwd/profiles", "/proc/heapwatch-cannot-create"}) {
-    RunResult r = RunUnderPreload({TestProgram("alloc_sites")}, out, {{"HEAPWATCH_RATE", "1"}});
+    ProcessResult r = RunUnderPreload({TestProgram("alloc_sites")}, out, {{"HEAPWATCH_RATE", "1"}});
     EXPECT_EQ(r.exit_code, 0) << out;
     std::vector<std::string> lines = Lines(r.err);
     ASSERT_EQ(lines.size(), 1u) << r.err;
@@ -87,7 +87,7 @@ TEST(PreloadLibraryTest, UnusableOutputDirectoryStepsAside) {
 TEST(PreloadLibraryTest, DefaultDirectoryIsAnnouncedOnceAndSharedWithChildren) {
   std::string cwd = MakeTempDir("cwd");
   std::map<std::string, std::string> env = {{"LD_PRELOAD", PreloadLibrary()}, {"HEAPWATCH_RATE", "1"}};
-  RunResult r = RunProgram({TestProgram("exec_child"), TestProgram("alloc_sites")}, env, 60, cwd);
+  ProcessResult r = RunProgram({TestProgram("exec_child"), TestProgram("alloc_sites")}, env, 60, cwd);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string expected_dir = cwd + "/heapwatch-profiles";
   std::vector<std::string> lines = Lines(r.err);
@@ -105,14 +105,14 @@ TEST(PreloadLibraryTest, SymlinkAtTheFinalNameIsReplacedNotFollowed) {
   ASSERT_EQ(RunProgram({"/bin/sh", "-c", "echo precious > '" + victim + "'"}, {}).exit_code, 0);
   // The program's pid is not known in advance: plant links for a range of
   // pids around the next ones, all pointing at the victim.
-  RunResult probe = RunProgram({"/bin/sh", "-c", "echo $$"}, {});
+  ProcessResult probe = RunProgram({"/bin/sh", "-c", "echo $$"}, {});
   int base = std::stoi(probe.out);
   for (int pid = base; pid < base + 200; ++pid) {
     symlink(victim.c_str(), (dir + "/heap." + std::to_string(pid) + ".exit.pb.gz").c_str());
   }
-  RunResult r = RunUnderPreload({TestProgram("alloc_sites")}, dir, {{"HEAPWATCH_RATE", "1"}});
+  ProcessResult r = RunUnderPreload({TestProgram("alloc_sites")}, dir, {{"HEAPWATCH_RATE", "1"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  RunResult cat = RunProgram({"/bin/cat", victim}, {});
+  ProcessResult cat = RunProgram({"/bin/cat", victim}, {});
   EXPECT_EQ(cat.out, "precious\n") << "a symlink at the final name must not be written through";
   // The program's profile replaced its link: exactly one regular file.
   int regular = 0;

@@ -16,7 +16,7 @@ bool Exists(const std::string& path) {
 
 TEST(PreloadProcessTest, ForkedChildWritesItsOwnProfile) {
   std::string dir = MakeTempDir("out");
-  RunResult r = RunUnderPreload({TestProgram("fork_child"), "simple"}, dir, {{"HEAPWATCH_RATE", "1"}});
+  ProcessResult r = RunUnderPreload({TestProgram("fork_child"), "simple"}, dir, {{"HEAPWATCH_RATE", "1"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<pid_t> children = ChildPids(r.out);
   ASSERT_EQ(children.size(), 1u);
@@ -40,7 +40,7 @@ TEST(PreloadProcessTest, ForkedChildWritesItsOwnProfile) {
 TEST(PreloadProcessTest, ForkWhileOtherThreadsAllocateDoesNotDeadlock) {
   std::string dir = MakeTempDir("out");
   // A low rate keeps the profiler's locks and ring busy in every thread.
-  RunResult r = RunUnderPreload({TestProgram("fork_child"), "stress"}, dir, {{"HEAPWATCH_RATE", "256"}}, 120);
+  ProcessResult r = RunUnderPreload({TestProgram("fork_child"), "stress"}, dir, {{"HEAPWATCH_RATE", "256"}}, 120);
   ASSERT_FALSE(r.timed_out) << "deadlock";
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<pid_t> children = ChildPids(r.out);
@@ -56,7 +56,7 @@ TEST(PreloadProcessTest, ForkWhileOtherThreadsAllocateDoesNotDeadlock) {
 TEST(PreloadProcessTest, ExecutedChildIsProfiledUnlessTurnedOff) {
   for (bool children_on : {true, false}) {
     std::string dir = MakeTempDir(children_on ? "on" : "off");
-    RunResult r = RunUnderPreload({TestProgram("exec_child"), TestProgram("alloc_sites")}, dir,
+    ProcessResult r = RunUnderPreload({TestProgram("exec_child"), TestProgram("alloc_sites")}, dir,
                                   {{"HEAPWATCH_RATE", "1"}, {"HEAPWATCH_CHILDREN", children_on ? "1" : "0"}});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     std::vector<pid_t> children = ChildPids(r.out);
@@ -70,6 +70,44 @@ TEST(PreloadProcessTest, ExecutedChildIsProfiledUnlessTurnedOff) {
   }
 }
 
+TEST(PreloadProcessTest, ExecInPlaceKeepsEachImagesProfiles) {
+  // A process that exec()s keeps its pid. The second image must number its
+  // profiles after the first image's, not over them, and say it is another
+  // run of that pid.
+  std::string dir = MakeTempDir("out");
+  ProcessResult r = RunUnderPreload({TestProgram("exec_self"), "first", "1200"}, dir,
+                                    {{"HEAPWATCH_RATE", "1"}, {"HEAPWATCH_INTERVAL", "0.2"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(r.out.rfind("pid ", 0), 0u);
+  pid_t pid = std::stoi(r.out.substr(4));
+  std::vector<std::string> files = ProfileFiles(dir, pid);
+  std::string first_run, second_run;
+  int first_files = 0, second_files = 0;
+  bool second_started = false;
+  for (const std::string& file : files) {  // sorted: 0001, 0002, ..., exit
+    perftools::profiles::Profile p = ReadProfile(file);
+    std::string run = CommentValue(p, "run");
+    bool first = TotalsAtLeaf(p, "KeepFirst").inuse_objects == 1;
+    bool second = TotalsAtLeaf(p, "KeepSecond").inuse_objects == 1;
+    ASSERT_NE(first, second) << file << ": each profile belongs to exactly one image";
+    if (first) {
+      EXPECT_FALSE(second_started) << file << ": a first-image profile numbered after the second's";
+      if (first_run.empty()) first_run = run;
+      EXPECT_EQ(run, first_run) << file;
+      ++first_files;
+    } else {
+      second_started = true;
+      if (second_run.empty()) second_run = run;
+      EXPECT_EQ(run, second_run) << file;
+      ++second_files;
+    }
+  }
+  EXPECT_GE(first_files, 2) << "the first image's periodic profiles must survive the second";
+  EXPECT_GE(second_files, 3) << "periodic profiles and the exit profile of the second image";
+  EXPECT_NE(first_run, second_run);
+  EXPECT_EQ(first_run.size(), 16u);
+}
+
 TEST(PreloadProcessTest, ExitPaths) {
   struct Case {
     const char* mode;
@@ -77,7 +115,7 @@ TEST(PreloadProcessTest, ExitPaths) {
   } cases[] = {{"exit", true}, {"return", true}, {"_exit", false}};
   for (const Case& c : cases) {
     std::string dir = MakeTempDir(c.mode);
-    RunResult r = RunUnderPreload({TestProgram("exit_paths"), c.mode, "450"}, dir,
+    ProcessResult r = RunUnderPreload({TestProgram("exit_paths"), c.mode, "1500"}, dir,
                                   {{"HEAPWATCH_RATE", "1"}, {"HEAPWATCH_INTERVAL", "0.2"}});
     ASSERT_EQ(r.exit_code, 0) << c.mode << ": " << r.err;
     std::vector<std::string> files = ProfileFiles(dir);
@@ -109,7 +147,7 @@ std::string LeafMappingFile(const perftools::profiles::Profile& p, const std::st
 
 TEST(PreloadProcessTest, LeakInDlopenedLibraryIsNamed) {
   std::string dir = MakeTempDir("out");
-  RunResult r = RunUnderPreload({TestProgram("dlopen_host"), Plugin(), "once"}, dir, {{"HEAPWATCH_RATE", "1"}});
+  ProcessResult r = RunUnderPreload({TestProgram("dlopen_host"), Plugin(), "once"}, dir, {{"HEAPWATCH_RATE", "1"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> files = ProfileFiles(dir);
   ASSERT_EQ(files.size(), 1u);
@@ -118,9 +156,31 @@ TEST(PreloadProcessTest, LeakInDlopenedLibraryIsNamed) {
   EXPECT_NE(LeafMappingFile(p, "PluginKeep").find("libheapwatch_test_plugin.so"), std::string::npos);
 }
 
+// RTLD_DEEPBIND puts the library's own dependencies (libc) before us in its
+// symbol lookups: its malloc calls are redirected to our hooks after it loads.
+TEST(PreloadProcessTest, DeepboundLibraryIsStillProfiled) {
+  std::string dir = MakeTempDir("out");
+  ProcessResult r = RunUnderPreload({TestProgram("dlopen_host"), Plugin(), "deepbind"}, dir, {{"HEAPWATCH_RATE", "1"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  perftools::profiles::Profile p = ReadProfile(ProfileFiles(dir).at(0));
+  EXPECT_EQ(TotalsAtLeaf(p, "PluginKeep"), (HeapTotals{20, 20 * 333, 20, 20 * 333}));
+}
+
+TEST(PreloadProcessTest, DlopenKeepsTheCallersSearchPath) {
+  // dlopen of a bare name searches the calling object's RUNPATH: our dlopen
+  // must not become "the caller". dlopen_host gets a RUNPATH to the plugin's
+  // directory from a copy built with -Wl,-rpath (see tests/programs).
+  std::string dir = MakeTempDir("out");
+  for (const char* mode : {"once", "deepbind"}) {
+    ProcessResult r = RunUnderPreload({TestProgram("dlopen_host_runpath"), "libheapwatch_test_plugin.so", mode}, dir,
+                                      {{"HEAPWATCH_RATE", "1"}});
+    EXPECT_EQ(r.exit_code, 0) << mode << ": " << r.err;
+  }
+}
+
 TEST(PreloadProcessTest, DlcloseAndReopenKeepsNames) {
   std::string dir = MakeTempDir("out");
-  RunResult r = RunUnderPreload({TestProgram("dlopen_host"), Plugin(), "reopen"}, dir, {{"HEAPWATCH_RATE", "1"}});
+  ProcessResult r = RunUnderPreload({TestProgram("dlopen_host"), Plugin(), "reopen"}, dir, {{"HEAPWATCH_RATE", "1"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   perftools::profiles::Profile p = ReadProfile(ProfileFiles(dir).at(0));
   // Frames from both loads are named, whether or not the library came back

@@ -13,7 +13,7 @@ namespace {
 
 TEST(RunCommandTest, ProfilesTheProgramWithTheGivenSettings) {
   std::string out = MakeTempDir("out");
-  RunResult r = RunProgram({HeapwatchCommand(), "run", "--out", out, "--rate", "1", "--interval", "0", "--",
+  ProcessResult r = RunProgram({HeapwatchCommand(), "run", "--out", out, "--rate", "1", "--interval", "0", "--",
                             TestProgram("alloc_sites")},
                            {});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -27,10 +27,10 @@ TEST(RunCommandTest, ProfilesTheProgramWithTheGivenSettings) {
 TEST(RunCommandTest, ExitStatusIsTheProgramsOwn) {
   std::string out = MakeTempDir("out");
   EXPECT_EQ(RunProgram({HeapwatchCommand(), "run", "--out", out, "--", "/bin/sh", "-c", "exit 7"}, {}).exit_code, 7);
-  RunResult killed = RunProgram({HeapwatchCommand(), "run", "--out", out, "--", "/bin/sh", "-c", "kill -USR1 $$"}, {});
+  ProcessResult killed = RunProgram({HeapwatchCommand(), "run", "--out", out, "--", "/bin/sh", "-c", "kill -USR1 $$"}, {});
   EXPECT_EQ(killed.exit_code, 128 + SIGUSR1);
   EXPECT_NE(killed.err.find("killed by signal"), std::string::npos) << killed.err;
-  RunResult missing = RunProgram({HeapwatchCommand(), "run", "--out", out, "--", "no-such-program-here"}, {});
+  ProcessResult missing = RunProgram({HeapwatchCommand(), "run", "--out", out, "--", "no-such-program-here"}, {});
   EXPECT_EQ(missing.exit_code, 127);
   EXPECT_NE(missing.err.find("not found"), std::string::npos);
   EXPECT_EQ(RunProgram({HeapwatchCommand(), "run"}, {}).exit_code, 2) << "no program is a usage error";
@@ -61,16 +61,16 @@ TEST(RunCommandTest, ForwardsSignalsSentToIt) {
 
 TEST(RunCommandTest, FindsTheLibraryAfterCmakeInstall) {
   std::string prefix = MakeTempDir("prefix");
-  RunResult install =
+  ProcessResult install =
       RunProgram({"/usr/bin/cmake", "--install", HEAPWATCH_BINARY_DIR, "--prefix", prefix}, {}, 120);
   ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
   std::string installed = prefix + "/bin/heapwatch";
   std::string out = MakeTempDir("out");
-  RunResult r = RunProgram({installed, "run", "--out", out, "--rate", "1", "--", TestProgram("alloc_sites")}, {});
+  ProcessResult r = RunProgram({installed, "run", "--out", out, "--rate", "1", "--", TestProgram("alloc_sites")}, {});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_EQ(ProfileFiles(out).size(), 1u);
   // And it used the installed copy, not the build tree's.
-  RunResult missing_library = RunProgram({"/bin/sh", "-c", "rm " + prefix + "/lib*/libheapwatch.so " + prefix +
+  ProcessResult missing_library = RunProgram({"/bin/sh", "-c", "rm " + prefix + "/lib*/libheapwatch.so " + prefix +
                                                                 "/lib/*/libheapwatch.so 2>/dev/null; " + installed +
                                                                 " run -- /bin/true"},
                                          {});
@@ -82,9 +82,9 @@ TEST(RunCommandTest, SaysSoForAStaticBinary) {
   std::string work = MakeTempDir("work");
   std::string source = work + "/static.c", binary = work + "/static";
   ASSERT_EQ(RunProgram({"/bin/sh", "-c", "printf 'int main(void){return 0;}' > " + source}, {}).exit_code, 0);
-  RunResult cc = RunProgram({"/usr/bin/gcc", "-static", "-o", binary, source}, {}, 120);
+  ProcessResult cc = RunProgram({"/usr/bin/gcc", "-static", "-o", binary, source}, {}, 120);
   if (cc.exit_code != 0) GTEST_SKIP() << "no static libc to build a static test binary: " << cc.err;
-  RunResult r = RunProgram({HeapwatchCommand(), "run", "--out", work + "/out", "--", binary}, {});
+  ProcessResult r = RunProgram({HeapwatchCommand(), "run", "--out", work + "/out", "--", binary}, {});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.err.find("statically linked"), std::string::npos) << r.err;
 }

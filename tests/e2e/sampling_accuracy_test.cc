@@ -21,7 +21,7 @@ double EstimateSigma(double count, double size, double rate) {
 
 TEST(SamplingAccuracyTest, EstimatesAtTheDefaultRateAreWithinSixSigma) {
   std::string dir = MakeTempDir("out");
-  RunResult r = RunUnderPreload({TestProgram("sampling_accuracy")}, dir, {}, 120);
+  ProcessResult r = RunUnderPreload({TestProgram("sampling_accuracy")}, dir, {}, 120);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> files = ProfileFiles(dir);
   ASSERT_EQ(files.size(), 1u);

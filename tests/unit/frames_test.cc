@@ -23,6 +23,10 @@ TEST(ShortFunctionNameTest, KeepsOperatorsLambdasAndAnonymousNamespaces) {
   EXPECT_EQ(ShortFunctionName("Matrix::operator()(int, int)"), "Matrix::operator()");
   EXPECT_EQ(ShortFunctionName("bool operator<<(std::ostream&, Foo const&)"), "operator<<");
   EXPECT_EQ(ShortFunctionName("Point::operator<(Point const&) const"), "Point::operator<");
+  EXPECT_EQ(ShortFunctionName("std::basic_ostream<char, std::char_traits<char> >& std::operator<< "
+                              "<std::char_traits<char> >(std::basic_ostream<char, std::char_traits<char> >&, char)"),
+            "std::operator<<");
+  EXPECT_EQ(ShortFunctionName("bool operator< <Foo>(Foo const&, Foo const&)"), "operator<");
   EXPECT_EQ(ShortFunctionName("(anonymous namespace)::Worker::run()"), "(anonymous namespace)::Worker::run");
   EXPECT_EQ(ShortFunctionName("main::{lambda()#1}::operator()() const"), "main::{lambda()#1}::operator()");
   EXPECT_EQ(ShortFunctionName("Outer::method(int)::Local::get()"), "Outer::method::Local::get");

@@ -68,6 +68,31 @@ TEST(LoadSeriesTest, GroupsByPidInTheNameAndOrdersByTimeThenSequence) {
   EXPECT_EQ(twenty.snapshots[0].path, dir + "/heap.20.1.pb.gz");
 }
 
+TEST(LoadSeriesTest, RunTokensSplitProcessImagesThatShareAPid) {
+  // pid 40 exec()ed itself (the second image numbered on after the first),
+  // and an older, unrelated process 40 left files in the same directory.
+  std::string dir = FreshTestDir("series_runs");
+  Write(Marked(1, 100, {"pid=40 run=aaaa"}), dir + "/heap.40.0001.pb.gz");
+  Write(Marked(2, 200, {"pid=40 run=aaaa"}), dir + "/heap.40.0002.pb.gz");
+  Write(Marked(3, 300, {"pid=40 run=bbbb"}), dir + "/heap.40.0003.pb.gz");
+  Write(Marked(4, 400, {"pid=40 run=bbbb"}), dir + "/heap.40.0004.pb.gz");
+  Write(Marked(9, 500, {"pid=40 run=bbbb"}), dir + "/heap.40.exit.pb.gz");
+  Write(Marked(0, 50, {"pid=40 run=0000"}), dir + "/heap.40.0000.pb.gz");
+  absl::StatusOr<std::vector<ProcessSeries>> series = LoadSeries({dir});
+  ASSERT_TRUE(series.ok()) << Message(series.status());
+  ASSERT_EQ(series->size(), 3u);
+  // In the order they ran, each with its own snapshots and exit profile.
+  EXPECT_EQ(Markers((*series)[0]), (std::vector<int64_t>{0}));
+  EXPECT_EQ(Markers((*series)[1]), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(Markers((*series)[2]), (std::vector<int64_t>{3, 4}));
+  EXPECT_FALSE((*series)[1].exit.has_value()) << "an image that exec()ed has no exit profile";
+  ASSERT_TRUE((*series)[2].exit.has_value());
+  EXPECT_EQ((*series)[2].exit->profile.samples[0].values[0], 9);
+  EXPECT_EQ((*series)[0].name, "pid 40 (app), image 1");
+  EXPECT_EQ((*series)[2].name, "pid 40 (app), image 3");
+  for (const ProcessSeries& s : *series) EXPECT_EQ(s.pid, 40);
+}
+
 TEST(LoadSeriesTest, OtherNamesGroupByPidCommentElseTogether) {
   std::string dir = FreshTestDir("series_other_names");
   Write(Marked(1, 100), dir + "/heap.30.1.pb.gz");

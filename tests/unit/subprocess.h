@@ -1,8 +1,9 @@
 // Running programs from tests: the heapwatch CLI, `go run`, `go tool pprof`.
 //
 // Captures stdout and stderr in memory files (no pipes to deadlock on, no
-// temporary files to clean up) and reports how the child ended. Test-only:
-// waits without a timeout; ctest's timeout ends a hung test.
+// temporary files to clean up) and reports how the child ended. The child
+// runs in a process group of its own; with a timeout, the whole group is
+// killed when it expires (a hang is what some tests look for).
 
 #ifndef HEAPWATCH_TESTS_UNIT_SUBPROCESS_H_
 #define HEAPWATCH_TESTS_UNIT_SUBPROCESS_H_
@@ -15,14 +16,21 @@ namespace heapwatch::testing {
 struct ProcessResult {
   int exit_code = -1;  // -1 unless the child exited
   int signal = 0;      // the signal that ended the child, else 0
+  bool timed_out = false;
   std::string out;
   std::string err;
   bool Exited(int code) const { return signal == 0 && exit_code == code; }
 };
 
+struct RunOptions {
+  int timeout_seconds = 0;  // 0: wait as long as it takes
+  std::string cwd;          // empty: the test's own
+};
+
 // Runs argv[0] (looked up in PATH when it has no slash) with the current
-// environment plus `env` ("NAME=value", overriding).
-ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
+// environment plus `env` ("NAME=value", overriding); stdin is /dev/null.
+ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+                         const RunOptions& options = {});
 
 // `go` with an environment that keeps it inside the build tree and offline:
 // GOCACHE, GOPATH (and HOME when unset) under HEAPWATCH_BINARY_DIR/go,
