@@ -43,13 +43,16 @@
 //     whatever the noise's distribution; with 5 snapshots the smallest p is
 //     1/5! = 0.0083, hence kMinJudgedSnapshots = 5.
 //  2. Size: the least-squares growth over the window is >= 3 sigma of its
-//     noise (one-sided 0.00135) and >= 8 sampled blocks' worth of bytes (a
-//     sampled block stands for ~R bytes of blocks smaller than R, for the
-//     block itself when blocks are larger or every block is recorded). The
+//     noise (one-sided 0.00135) and >= 8 sampled blocks' worth of bytes
+//     (in noise units, s(1-p)/p: ~R for blocks smaller than R). The
 //     count floor is where the Poisson tail stops being fatter than the
 //     normal one: P(N >= 8 | mean 2) = 0.0011 ~ the 3-sigma normal tail. A
-//     site seen in a handful of samples is never evidence, and neither is
-//     growth by a handful of blocks in an exact profile (a map's buckets).
+//     site seen in a handful of samples is never evidence. And the growth
+//     came in >= 3 separate rises between snapshots, with a positive
+//     Theil-Sen slope: one or two jumps (a thread started, a table resized)
+//     are events, not a trend, even measured exactly. Counting rises rather
+//     than blocks keeps a single buffer that realloc grows 1.5x at a time,
+//     one block however large, a leak.
 //  3. Sustained: the late half of the window grows by >= 2 sigma on its own
 //     (a cache that filled during the first half is flat there), and it did
 //     not slow to less than half the early half's slope with >= 3 sigma (a
@@ -106,6 +109,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kTrendAlpha = 0.01;
 constexpr double kGrowthZ = 3.0;
 constexpr double kMinEvidenceBlocks = 8;
+constexpr size_t kMinRises = 3;
 constexpr double kLateFraction = 0.5;
 constexpr double kLateGrowthZ = 2.0;
 constexpr double kSlowdownZ = 3.0;
@@ -154,17 +158,12 @@ double ScatterVariance(const std::vector<double>& y) {
 class Series {
  public:
   explicit Series(const SiteHistory& h) : h_(h) {
-    double bytes = 0, variance = 0, blocks = 0;
+    double bytes = 0, variance = 0;
     for (size_t i = 0; i < h.inuse_bytes.size(); ++i) {
       bytes += h.inuse_bytes[i];
       for (const SamplingNoise& part : h.noise) variance += part.inuse_variance[i];
-      if (!h.sampled_blocks.empty()) blocks += h.sampled_blocks[i];
     }
     noise_bytes_ = bytes > 0 ? variance / bytes : 0;
-    // Bytes per sampled block: about R for blocks much smaller than the
-    // period R, the block itself for larger ones and in exact profiles.
-    // Without counts, the noise unit s(1-p)/p, which is ~R for small blocks.
-    evidence_bytes_ = blocks > 0 && bytes > 0 ? std::max(bytes / blocks, noise_bytes_) : noise_bytes_;
     scatter_variance_ = ScatterVariance(h.inuse_bytes);
   }
 
@@ -175,9 +174,9 @@ class Series {
   // Variance per byte of a fresh estimate (s(1-p)/p averaged over the
   // series): one sampled block's worth of noise.
   double noise_bytes() const { return noise_bytes_; }
-  // `bytes` in sampled blocks: the unit of evidence.
+  // `bytes` in sampled blocks (of noise): the unit of evidence.
   double Blocks(double bytes) const {
-    if (evidence_bytes_ > 0) return bytes / evidence_bytes_;
+    if (noise_bytes_ > 0) return bytes / noise_bytes_;
     return bytes > 0 ? kInf : bytes < 0 ? -kInf : 0;
   }
 
@@ -202,7 +201,6 @@ class Series {
  private:
   const SiteHistory& h_;
   double noise_bytes_ = 0;
-  double evidence_bytes_ = 0;
   double scatter_variance_ = 0;
 };
 
@@ -527,7 +525,10 @@ GrowthVerdict ClassifyGrowth(const SiteHistory& history, const GrowthOptions& op
     return v;
   }
   const bool sized = v.growth_z >= kGrowthZ && v.evidence_blocks >= kMinEvidenceBlocks;
-  if (v.judged && window_swings.falls == 0 && trend.p_increasing <= kTrendAlpha && sized) {
+  size_t rises = 0;
+  for (size_t i = begin; i + 1 < end; ++i) rises += s.y(i + 1) > s.y(i);
+  const bool repeated = rises >= kMinRises && v.growth_bytes > 0;
+  if (v.judged && window_swings.falls == 0 && trend.p_increasing <= kTrendAlpha && sized && repeated) {
     // Rule 3: early and late parts of the window, sharing one snapshot.
     const size_t mid = static_cast<size_t>((1 - kLateFraction) * static_cast<double>(k - 1));
     const std::vector<double> early = window.SlopeWeights(0, mid + 1), late = window.SlopeWeights(mid, k);

@@ -56,10 +56,6 @@ struct SiteHistory {
   std::vector<double> seconds;
   // In-use bytes: the un-sampled estimate, 0 where the site was absent.
   std::vector<double> inuse_bytes;
-  // The sampled blocks behind inuse_bytes (objects, in exact profiles): they
-  // set the unit of evidence, so that growth by a few blocks, however large,
-  // is not a pattern. Empty when unknown; the noise model's unit is used.
-  std::vector<double> sampled_blocks;
   // Usually one part; a roll-up of stacks may keep one per stack, which
   // gives a tighter bound on the noise of differences (see the .cc).
   std::vector<SamplingNoise> noise;
@@ -103,7 +99,7 @@ struct GrowthVerdict {
   // Mann-Kendall trend statistic of the judged snapshots (normal score).
   double trend_z = 0;
   // The least-squares growth in sampled blocks' worth of bytes: how much
-  // evidence stands behind it (infinite when exact and counts are unknown).
+  // evidence stands behind it (infinite when exact).
   double evidence_blocks = 0;
   // Significant falls over the whole series.
   int falls = 0;

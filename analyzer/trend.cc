@@ -184,7 +184,6 @@ absl::StatusOr<ProcessTrend> AnalyzeTrend(const ProcessSeries& series, const Tre
   absl::flat_hash_map<std::vector<std::string>, size_t> stack_index;
   std::vector<StackSeries> stacks;
   bool allocated_known = n > 0;
-  bool all_counted = n > 0;  // every snapshot has inuse_objects
   for (size_t i = 0; i < n; ++i) {
     const Snapshot& snapshot = series.snapshots[i];
     const Profile& profile = snapshot.profile;
@@ -194,7 +193,6 @@ absl::StatusOr<ProcessTrend> AnalyzeTrend(const ProcessSeries& series, const Tre
           absl::StrFormat("%s: no in-use space among the sample types (is it a heap profile?)", snapshot.path));
     }
     if (!values.alloc_space) allocated_known = false;
-    if (!values.inuse_objects) all_counted = false;
     const double scale = BytesPerUnit(profile.sample_types[*values.inuse_space].unit);
     const double alloc_scale = values.alloc_space ? BytesPerUnit(profile.sample_types[*values.alloc_space].unit) : 1;
     for (const Sample& sample : profile.samples) {
@@ -239,7 +237,6 @@ absl::StatusOr<ProcessTrend> AnalyzeTrend(const ProcessSeries& series, const Tre
     noise.inuse_variance = s.inuse_variance;
     if (allocated_known && IsCumulative(s.allocated_variance)) noise.allocated_variance = s.allocated_variance;
     SiteHistory h = history_of(s.bytes);
-    if (all_counted) h.sampled_blocks = s.blocks;
     h.noise.push_back(noise);
     SiteTrend site;
     site.stack = Names(s.frames);
@@ -280,7 +277,6 @@ absl::StatusOr<ProcessTrend> AnalyzeTrend(const ProcessSeries& series, const Tre
       noise.push_back(stack_noise[k]);
     }
     SiteHistory h = history_of(site.inuse_bytes);
-    if (all_counted) h.sampled_blocks = site.sampled_blocks;
     h.noise = BoundedParts(std::move(noise));
     site.verdict = ClassifyGrowth(h, options.growth);
     return site;
