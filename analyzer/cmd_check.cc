@@ -56,8 +56,9 @@ constexpr char kUsage[] =
     "with default settings any confirmed leak fails. The per-site limit matters\n"
     "with exact profiles (rate 1). For soak tests, prefer a rate: what the service\n"
     "may lose between restarts over that time (1 GiB a day: 12KiB/s). To catch\n"
-    "smaller leaks, sample more often or run longer. A series with fewer than 5\n"
-    "snapshots after the warm-up is not judged: it passes with a warning.\n"
+    "smaller leaks, lower the sampling rate (heapwatch run --rate) or run longer.\n"
+    "A series with fewer than 5 snapshots after the warm-up is not judged: it\n"
+    "passes with a warning.\n"
     "\n"
     "exit status: 0 pass, 1 a leak over the limits, 2 usage or input error.\n";
 
