@@ -18,6 +18,8 @@ const std::vector<Verb> kVerbs = {
     {"run", heapwatch::RunCommand, "run a program with the heap profiler preloaded"},
     {"top", heapwatch::TopCommand, "functions of one profile ranked by flat or cum value, like pprof -top"},
     {"diff", heapwatch::DiffCommand, "what changed between two heap profiles, per function and per stack"},
+    {"trend", heapwatch::TrendCommand, "classify call sites over a series: leak, plateau, sawtooth, ..."},
+    {"check", heapwatch::CheckCommand, "CI gate: fail (exit 1) when a call site leaks beyond the limits"},
     {"symbolize", heapwatch::SymbolizeCommand, "add source files, lines and inlined frames from the binaries' DWARF"},
 };
 

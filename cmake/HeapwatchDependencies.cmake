@@ -56,4 +56,6 @@ if(HEAPWATCH_BUILD_TESTS)
   find_package(GTest REQUIRED)
   find_package(benchmark REQUIRED)
   find_program(GO_EXECUTABLE go REQUIRED)
+  # A real XML parser to hold the JUnit report to well-formedness.
+  pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)
 endif()

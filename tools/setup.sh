@@ -34,6 +34,8 @@ packages=(
   # (clang), exit-time checkers the leak zoo compares against (valgrind; gcc
   # brings LeakSanitizer), programs of the compatibility matrix
   libgtest-dev libgmock-dev golang-go clang libclang-rt-14-dev valgrind
+  # tests: an XML parser that checks the JUnit report is well-formed
+  libxml2-dev
   python3 perl sqlite3 git tar gzip file
   # symbolize tests: llvm-symbolizer, what upstream pprof runs (binutils'
   # addr2line and objdump come with build-essential)

@@ -1,0 +1,208 @@
+// `heapwatch check [options] SERIES...`: the CI gate (check.h).
+
+#include <getopt.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "analyzer/check.h"
+#include "analyzer/cli_args.h"
+#include "analyzer/commands.h"
+#include "analyzer/quantities.h"
+#include "analyzer/report.h"
+#include "analyzer/report_output.h"
+#include "analyzer/series.h"
+
+namespace heapwatch {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: heapwatch check [options] SERIES...\n"
+    "\n"
+    "The CI gate. Follows every process's series of heap profiles and fails when a\n"
+    "call site leaks - its in-use memory grows steadily after the warm-up, unlike a\n"
+    "plateau (a cache that fills and stops) or a sawtooth (batches) - by more than\n"
+    "the limits. SERIES are profiles or directories of them: heap.<pid>.<seq>.pb.gz\n"
+    "from heapwatch, or any pprof heap profiles. The exit profile (heap.<pid>.exit)\n"
+    "is shown as \"not freed at exit\" and never decides; a killed process is judged\n"
+    "all the same.\n"
+    "\n"
+    "limits (SIZE like 512KiB, 10MiB, 1GB; RATE like 12KiB/s, 1GiB/day; none: off):\n"
+    "  --max-site-growth=SIZE   a leaking site may grow by SIZE (default 1MiB)\n"
+    "  --max-total-growth=SIZE  a process's leaking sites together (default 4MiB)\n"
+    "  --max-growth-rate=RATE   a leaking site may grow at RATE (default none)\n"
+    "judging:\n"
+    "  --warmup=N%|DURATION     do not judge the first N% of each series, or the\n"
+    "                           first DURATION (30s, 2m) (default 20%)\n"
+    "  --suppressions=FILE      LeakSanitizer-style file: leak:<pattern> lines,\n"
+    "                           * globs, ^ and $ anchors, # comments (repeatable)\n"
+    "  --suppress=PATTERN       one suppression (repeatable)\n"
+    "  --baseline=FILE          a previous check's JSON report: fail only on leaks\n"
+    "                           it did not list\n"
+    "output:\n"
+    "  --format=FORMAT          text (default), json, junit or markdown\n"
+    "  -o, --output=FILE        write the report to FILE instead of stdout\n"
+    "  --json=FILE, --junit=FILE, --markdown=FILE\n"
+    "                           also write that report to FILE\n"
+    "  --top=N                  sites shown per process (default 10; json: all)\n"
+    "  -v, --verbose            every site, with its reason and in-use history\n"
+    "  -q, --quiet              the verdict line only\n"
+    "  -h, --help               show this help\n"
+    "\n"
+    "A leak is only confirmed once it stands well above its site's sampling noise:\n"
+    "at least 8 sampled blocks of growth (4 MiB at the default 512 KiB rate), so\n"
+    "with default settings any confirmed leak fails. The per-site limit matters\n"
+    "with exact profiles (rate 1). For soak tests, prefer a rate: what the service\n"
+    "may lose between restarts over that time (1 GiB a day: 12KiB/s). To catch\n"
+    "smaller leaks, lower the sampling rate (heapwatch run --rate) or run longer.\n"
+    "A series with fewer than 5 snapshots after the warm-up is not judged: it\n"
+    "passes with a warning.\n"
+    "\n"
+    "exit status: 0 pass, 1 a leak over the limits, 2 usage or input error.\n";
+
+// "none" turns a limit off; otherwise a size (or rate).
+bool ParseLimit(const char* text, bool rate, std::optional<double>* limit) {
+  if (std::string_view(text) == "none") {
+    limit->reset();
+    return true;
+  }
+  std::optional<double> value = rate ? ParseBytesPerSecond(text) : ParseBytes(text);
+  if (!value) return false;
+  *limit = *value;
+  return true;
+}
+
+}  // namespace
+
+int CheckCommand(int argc, char** argv) {
+  enum {
+    kSiteGrowth = 1, kTotalGrowth, kGrowthRate, kWarmup, kSuppressions, kSuppress, kBaseline,
+    kFormat, kJson, kJUnit, kMarkdown, kTop,
+  };
+  static const option kOptions[] = {{"max-site-growth", required_argument, nullptr, kSiteGrowth},
+                                    {"max-total-growth", required_argument, nullptr, kTotalGrowth},
+                                    {"max-growth-rate", required_argument, nullptr, kGrowthRate},
+                                    {"warmup", required_argument, nullptr, kWarmup},
+                                    {"suppressions", required_argument, nullptr, kSuppressions},
+                                    {"suppress", required_argument, nullptr, kSuppress},
+                                    {"baseline", required_argument, nullptr, kBaseline},
+                                    {"format", required_argument, nullptr, kFormat},
+                                    {"output", required_argument, nullptr, 'o'},
+                                    {"json", required_argument, nullptr, kJson},
+                                    {"junit", required_argument, nullptr, kJUnit},
+                                    {"markdown", required_argument, nullptr, kMarkdown},
+                                    {"top", required_argument, nullptr, kTop},
+                                    {"verbose", no_argument, nullptr, 'v'},
+                                    {"quiet", no_argument, nullptr, 'q'},
+                                    {"help", no_argument, nullptr, 'h'},
+                                    {nullptr, 0, nullptr, 0}};
+  CheckOptions options;
+  ReportOutput output;
+  optind = 0;  // getopt_long state is global: start over for this verb
+  opterr = 0;
+  while (true) {
+    int c = getopt_long(argc, argv, "o:vqh", kOptions, nullptr);
+    if (c == -1) break;
+    switch (c) {
+      case kSiteGrowth:
+        if (!ParseLimit(optarg, false, &options.limits.site_growth_bytes)) {
+          return Fail("check", absl::StrCat("--max-site-growth: not a size: '", optarg, "'"));
+        }
+        break;
+      case kTotalGrowth:
+        if (!ParseLimit(optarg, false, &options.limits.total_growth_bytes)) {
+          return Fail("check", absl::StrCat("--max-total-growth: not a size: '", optarg, "'"));
+        }
+        break;
+      case kGrowthRate:
+        if (!ParseLimit(optarg, true, &options.limits.growth_bytes_per_sec)) {
+          return Fail("check", absl::StrCat("--max-growth-rate: not a rate: '", optarg, "'"));
+        }
+        break;
+      case kWarmup:
+        if (!ParseWarmup(optarg, &options.trend.growth)) {
+          return Fail("check", absl::StrCat("--warmup: expected N% (below 100) or a duration, got '", optarg, "'"));
+        }
+        break;
+      case kSuppressions: {
+        absl::StatusOr<Suppressions> file = Suppressions::ReadFile(optarg);
+        if (!file.ok()) return Fail("check", file.status());
+        for (const std::string& pattern : file->patterns()) options.suppressions.Add(pattern);
+        break;
+      }
+      case kSuppress:
+        if (*optarg == '\0') return Fail("check", "--suppress: empty pattern");
+        options.suppressions.Add(optarg);
+        break;
+      case kBaseline: {
+        absl::StatusOr<LeakBaseline> baseline = LeakBaseline::ReadFile(optarg);
+        if (!baseline.ok()) return Fail("check", baseline.status());
+        options.baseline = *std::move(baseline);
+        break;
+      }
+      case kFormat: {
+        std::optional<ReportFormat> format = ParseReportFormat(optarg);
+        if (!format) {
+          return Fail("check", absl::StrCat("--format: expected text, json, junit or markdown, got '", optarg, "'"));
+        }
+        output.format = *format;
+        break;
+      }
+      case 'o':
+        output.path = optarg;
+        break;
+      case kJson:
+        output.extra_files.emplace_back(ReportFormat::kJson, optarg);
+        break;
+      case kJUnit:
+        output.extra_files.emplace_back(ReportFormat::kJUnit, optarg);
+        break;
+      case kMarkdown:
+        output.extra_files.emplace_back(ReportFormat::kMarkdown, optarg);
+        break;
+      case kTop: {
+        std::optional<size_t> n = ParseCount(optarg);
+        if (!n) return Fail("check", absl::StrCat("--top: not a count: '", optarg, "'"));
+        output.max_sites = *n;
+        break;
+      }
+      case 'v':
+        output.verbosity = 1;
+        break;
+      case 'q':
+        output.verbosity = -1;
+        break;
+      case 'h':
+        std::fputs(kUsage, stdout);
+        return 0;
+      default:
+        std::fputs(kUsage, stderr);
+        return Fail("check", absl::StrCat("unknown or incomplete option '", argv[optind - 1], "'"));
+    }
+  }
+  std::vector<std::string> paths(argv + optind, argv + argc);
+  if (paths.empty()) {
+    std::fputs(kUsage, stderr);
+    return Fail("check", "no SERIES given");
+  }
+  absl::StatusOr<std::vector<ProcessSeries>> series = LoadSeries(paths);
+  if (!series.ok()) return Fail("check", series.status());
+  if (series->empty()) return Fail("check", "no heap profiles found: nothing to judge");
+  absl::StatusOr<CheckResult> result = RunCheck(*series, options);
+  if (!result.ok()) return Fail("check", result.status());
+  Report report = MakeCheckReport(*result, options);
+  if (absl::Status written = WriteReports(report, output); !written.ok()) return Fail("check", written);
+  // Warnings also go to stderr, where CI logs show them whatever the format.
+  if (output.format != ReportFormat::kText || !output.path.empty() || output.verbosity < 0) {
+    for (const ProcessCheck& p : result->processes) {
+      for (const std::string& w : p.trend.warnings) {
+        std::fprintf(stderr, "heapwatch check: warning: %s: %s\n", p.trend.name.c_str(), w.c_str());
+      }
+    }
+  }
+  return result->exit_status();
+}
+
+}  // namespace heapwatch
