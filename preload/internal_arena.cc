@@ -22,6 +22,19 @@ void* MapPages(size_t bytes) {
   return p == MAP_FAILED ? nullptr : p;
 }
 
+void PopulateForWrite(void* address, size_t bytes) {
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+  uintptr_t page = PageSize();
+  uintptr_t start = reinterpret_cast<uintptr_t>(address) & ~(page - 1);
+  uintptr_t end = reinterpret_cast<uintptr_t>(address) + bytes;
+  if (madvise(reinterpret_cast<void*>(start), end - start, MADV_POPULATE_WRITE) == 0) return;
+  // A read-modify-write takes a write fault directly; adding zero changes
+  // nothing a concurrent reader could see.
+  for (uintptr_t p = start; p < end; p += page) __atomic_fetch_add(reinterpret_cast<uint64_t*>(p), 0, __ATOMIC_RELAXED);
+}
+
 void UnmapPages(void* address, size_t bytes) {
   if (address != nullptr) munmap(address, RoundUp(bytes, PageSize()));
 }

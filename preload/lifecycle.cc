@@ -131,6 +131,7 @@ void Start() {
   }
   // Wake the collector early: by the time it runs, more samples have come.
   g_profiler.wake_stride = g_profiler.ring.capacity() / 16;
+  g_sampled_blocks.PopulateFilter();
   ByteSampler::SetRate(config.sample_rate);
   InitStackCapture();
   ResolveNextDlopen();

@@ -14,6 +14,8 @@ bool SampleRing::Init(size_t capacity, int max_depth) {
   slots_ = static_cast<char*>(MapPages(rounded * slot_bytes_));
   if (slots_ == nullptr) return false;
   mask_ = rounded - 1;
+  PopulateAhead(0);
+  PopulateAhead(kPopulateSlots);
   tail_.store(0, std::memory_order_relaxed);
   head_.store(0, std::memory_order_release);
   return true;
@@ -26,6 +28,7 @@ bool SampleRing::TryClaim(SampleRecord** record, uint64_t* position) {
     int64_t lag = static_cast<int64_t>(sequence - pos);
     if (lag == 0) {
       if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+        if (pos % kPopulateSlots == 0 && pos <= mask_) PopulateAhead(pos + 2 * kPopulateSlots);
         SampleRecord* r = RecordOf(SlotAt(pos));
         r->position = pos;
         r->abandoned = 0;
@@ -40,6 +43,13 @@ bool SampleRing::TryClaim(SampleRecord** record, uint64_t* position) {
       pos = tail_.load(std::memory_order_relaxed);  // another producer got here first
     }
   }
+}
+
+void SampleRing::PopulateAhead(uint64_t position) {
+  if (position > mask_) return;  // past the first lap: every page is in use
+  uint64_t count = kPopulateSlots;
+  if (position + count > mask_ + 1) count = mask_ + 1 - position;
+  PopulateForWrite(slots_ + position * slot_bytes_, count * slot_bytes_);
 }
 
 void SampleRing::Publish(uint64_t position) { StoreSequence(position, position + 1, std::memory_order_release); }

@@ -30,6 +30,8 @@
 // Representation: each slot stores its sequence number minus its own index,
 // so the zero pages mmap returns are already a valid empty ring (sequence i
 // in slot i) and Init touches nothing: slots cost memory only once used.
+// During the first lap, producers populate the stretch ahead of the tail for
+// writing (PopulateForWrite says why), a syscall per kPopulateSlots samples.
 //
 // Progress: producers are lock-free. The consumer can be held up by a
 // producer that claimed a slot and has not published it yet; the claim-to-
@@ -107,6 +109,10 @@ class SampleRing {
   static SampleRecord* RecordOf(SlotHeader* slot) {
     return reinterpret_cast<SampleRecord*>(reinterpret_cast<char*>(slot) + sizeof(SlotHeader));
   }
+
+  // Slots populated at a time, ahead of the tail, during the first lap.
+  static constexpr uint64_t kPopulateSlots = 64;
+  void PopulateAhead(uint64_t position);
 
   char* slots_ = nullptr;
   size_t slot_bytes_ = 0;

@@ -20,17 +20,28 @@ uint32_t SlotHash(uintptr_t address) {
 
 }  // namespace
 
+// The counts are changed with a read-modify-write instruction (the shard's
+// lock already orders them): a page touched first by a write never goes
+// through the zero page (see PopulateForWrite).
 void SampledBlocks::CountIn(uint64_t bucket) {
-  uint16_t& count = bucket_counts_[bucket];
-  if (count == kCountSaturated) return;  // stays "maybe" forever: correct, only slower
-  if (count++ == 0) filter_[bucket >> 6].fetch_or(uint64_t{1} << (bucket & 63), std::memory_order_relaxed);
+  uint16_t old = __atomic_fetch_add(&bucket_counts_[bucket], 1, __ATOMIC_RELAXED);
+  if (old == kCountSaturated) {
+    bucket_counts_[bucket] = kCountSaturated;  // stays "maybe" forever: correct, only slower
+  } else if (old == 0) {
+    filter_[bucket >> 6].fetch_or(uint64_t{1} << (bucket & 63), std::memory_order_relaxed);
+  }
 }
 
 void SampledBlocks::CountOut(uint64_t bucket) {
-  uint16_t& count = bucket_counts_[bucket];
-  if (count == kCountSaturated) return;
-  if (--count == 0) filter_[bucket >> 6].fetch_and(~(uint64_t{1} << (bucket & 63)), std::memory_order_relaxed);
+  uint16_t old = __atomic_fetch_sub(&bucket_counts_[bucket], 1, __ATOMIC_RELAXED);
+  if (old == kCountSaturated) {
+    bucket_counts_[bucket] = kCountSaturated;
+  } else if (old == 1) {
+    filter_[bucket >> 6].fetch_and(~(uint64_t{1} << (bucket & 63)), std::memory_order_relaxed);
+  }
 }
+
+void SampledBlocks::PopulateFilter() { PopulateForWrite(filter_, sizeof(filter_)); }
 
 SampledBlock* SampledBlocks::Find(Shard& shard, uintptr_t address) {
   if (shard.capacity == 0) return nullptr;
@@ -46,6 +57,8 @@ bool SampledBlocks::Grow(Shard& shard) {
   uint32_t capacity = shard.capacity == 0 ? kInitialCapacity : shard.capacity * 2;
   auto* slots = static_cast<SampledBlock*>(MapPages(sizeof(SampledBlock) * capacity));
   if (slots == nullptr) return false;
+  // Probing reads before it writes: make the pages real first.
+  PopulateForWrite(slots, sizeof(SampledBlock) * capacity);
   uint32_t mask = capacity - 1;
   for (uint32_t i = 0; i < shard.capacity; ++i) {
     const SampledBlock& old = shard.slots[i];

@@ -87,6 +87,12 @@ class SampledBlocks {
     }
   }
 
+  // Makes the filter's pages real and writable. Called once at start-up,
+  // while the process is (usually) single-threaded: every free reads the
+  // filter, so its pages would otherwise sit on the zero page and each first
+  // insert would cost a TLB shootdown.
+  void PopulateFilter();
+
   // Live records, and bytes of memory the structure holds (self-report).
   size_t Count();
   size_t BytesMapped();
