@@ -1,9 +1,16 @@
-// heapwatch run: runs a program with libheapwatch.so preloaded.
+// heapwatch run: runs a program with libheapwatch.so preloaded, and more:
+// the soak-test workflow in one command.
 //
 // It finds the library next to itself (../lib/libheapwatch.so, also after
 // `cmake --install`), sets the HEAPWATCH_* environment from its options,
-// starts the program, passes on the signals sent to it, and exits with the
-// program's status (128 + N when the program was killed by signal N).
+// starts the program and passes on the signals sent to it. While the program
+// runs, each profile it writes is symbolized as it lands (outside the
+// program). --duration stops a server gracefully; --check judges the run's
+// profiles at the end. Then it says where the files are and how to look.
+//
+// Exit status: the program's own failure first (its status, or 128 + N when
+// a signal N killed it, except the stop --duration asked for), then the
+// leak verdict of --check (0 pass, 1 leak), 2 when heapwatch itself failed.
 
 #include <elf.h>
 #include <errno.h>
@@ -13,16 +20,22 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "analyzer/cli_args.h"
 #include "analyzer/commands.h"
 #include "analyzer/preload_library.h"
+#include "analyzer/profile_watcher.h"
+#include "analyzer/quantities.h"
 
 namespace heapwatch {
 namespace {
@@ -30,20 +43,35 @@ namespace {
 constexpr char kUsage[] =
     "usage: heapwatch run [options] -- PROGRAM [ARGS...]\n"
     "\n"
-    "Runs PROGRAM with the heapwatch profiler preloaded. Heap profiles land in\n"
-    "the output directory as heap.<pid>.<seq>.pb.gz every INTERVAL seconds and\n"
-    "heap.<pid>.exit.pb.gz at exit; open them with `go tool pprof`.\n"
+    "Runs PROGRAM (and the programs it starts) with the heapwatch profiler\n"
+    "preloaded. Heap profiles land in the output directory as\n"
+    "heap.<pid>.<seq>.pb.gz every INTERVAL seconds and heap.<pid>.exit.pb.gz at\n"
+    "exit, symbolized (file:line) as they land. At the end, run says where they\n"
+    "are and how to open them with `go tool pprof`.\n"
     "\n"
-    "options:\n"
+    "profiling:\n"
     "  --out DIR          output directory (default ./heapwatch-profiles)\n"
     "  --interval SECS    seconds between periodic profiles, decimal; 0 = exit only (default 10)\n"
     "  --rate BYTES       mean bytes between samples; 1 records every allocation (default 524288)\n"
     "  --depth N          stack frames kept per sample (default 64)\n"
     "  --no-children      do not profile programs that PROGRAM executes\n"
+    "  --no-symbolize     leave the profiles as the preload wrote them\n"
+    "soak tests:\n"
+    "  --duration SECS    stop PROGRAM after SECS (30, 2m, 1h): SIGTERM, then SIGKILL\n"
+    "                     after the grace period\n"
+    "  --grace SECS       time between SIGTERM and SIGKILL (default 10)\n"
+    "  --check            when PROGRAM ends, judge this run's profiles with\n"
+    "                     `heapwatch check` and exit 1 on a leak\n"
+    "  check's options, passed on with --check (see `heapwatch check --help`):\n"
+    "    --max-site-growth=SIZE --max-total-growth=SIZE --max-growth-rate=RATE\n"
+    "    --warmup=N%|DURATION --suppressions=FILE --suppress=PATTERN --baseline=FILE\n"
+    "    --format=FORMAT --json=FILE --junit=FILE --markdown=FILE --top=N\n"
+    "  -v, --verbose      say more (symbolization warnings; check's long report)\n"
     "  -h, --help         this help\n"
     "\n"
-    "The exit status is PROGRAM's (128 + N if it was killed by signal N);\n"
-    "2 when heapwatch itself could not run it.\n";
+    "Exit status: PROGRAM's own failure first (its status, or 128 + N when it\n"
+    "was killed by signal N, unless --duration stopped it), then with --check\n"
+    "the verdict (0 pass, 1 leak); 2 when heapwatch itself failed.\n";
 
 pid_t g_child = 0;
 
@@ -123,24 +151,117 @@ bool IsStaticExecutable(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// Options handed to `heapwatch check` as they are.
+enum : int {
+  kOut = 1000, kInterval, kRate, kDepth, kNoChildren, kNoSymbolize, kDuration, kGrace, kCheck,
+  kCheckOption,  // every option of check: its --name=value is passed on
+};
+
+constexpr const char* kCheckOptions[] = {"max-site-growth", "max-total-growth", "max-growth-rate", "warmup",
+                                         "suppressions",    "suppress",         "baseline",        "format",
+                                         "json",            "junit",            "markdown",        "top"};
+
+double MonotonicSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+std::string ProcessOfFile(const std::string& path) {
+  std::string name = path.substr(path.rfind('/') + 1);  // heap.<pid>.<...>
+  return name.substr(5, name.find('.', 5) - 5);
+}
+
+// Where the files are and the pprof commands to look at them: the process
+// with the most snapshots, its first periodic profile against its last.
+void PrintNextSteps(const std::string& out, const std::vector<std::string>& files) {
+  if (files.empty()) {
+    std::fprintf(stderr, "heapwatch run: no profiles were written to %s\n", out.c_str());
+    return;
+  }
+  std::map<std::string, std::vector<std::string>> periodic;
+  std::map<std::string, std::string> exits;
+  for (const std::string& file : files) {
+    std::string pid = ProcessOfFile(file);
+    if (file.ends_with(".exit.pb.gz")) {
+      exits[pid] = file;
+    } else {
+      periodic[pid].push_back(file);
+    }
+  }
+  std::string busiest;
+  for (const auto& [pid, list] : periodic) {
+    if (busiest.empty() || list.size() > periodic[busiest].size()) busiest = pid;
+  }
+  size_t processes = std::max(periodic.size(), exits.size());
+  std::fprintf(stderr, "\nheapwatch run: %zu profile%s of %zu process%s in %s\n", files.size(),
+               files.size() == 1 ? "" : "s", processes, processes == 1 ? "" : "es", out.c_str());
+  if (!busiest.empty() && periodic[busiest].size() >= 2) {
+    const std::vector<std::string>& list = periodic[busiest];
+    std::fprintf(stderr, "  what grew (pid %s):  go tool pprof -top -base %s %s\n", busiest.c_str(),
+                 list.front().c_str(), list.back().c_str());
+    std::fprintf(stderr, "  in a browser:         go tool pprof -http=localhost:8080 -base %s %s\n",
+                 list.front().c_str(), list.back().c_str());
+  } else if (!files.empty()) {
+    std::fprintf(stderr, "  in use:               go tool pprof -top %s\n", files.back().c_str());
+  }
+  std::fprintf(stderr, "  call sites over time: heapwatch trend %s\n", out.c_str());
+}
+
+}  // namespace
+
 int RunCommand(int argc, char** argv) {
-  static const option kOptions[] = {
-      {"out", required_argument, nullptr, 'o'},   {"interval", required_argument, nullptr, 'i'},
-      {"rate", required_argument, nullptr, 'r'},  {"depth", required_argument, nullptr, 'd'},
-      {"no-children", no_argument, nullptr, 'c'}, {"help", no_argument, nullptr, 'h'},
-      {nullptr, 0, nullptr, 0}};
+  std::vector<option> options = {
+      {"out", required_argument, nullptr, kOut},
+      {"interval", required_argument, nullptr, kInterval},
+      {"rate", required_argument, nullptr, kRate},
+      {"depth", required_argument, nullptr, kDepth},
+      {"no-children", no_argument, nullptr, kNoChildren},
+      {"no-symbolize", no_argument, nullptr, kNoSymbolize},
+      {"duration", required_argument, nullptr, kDuration},
+      {"grace", required_argument, nullptr, kGrace},
+      {"check", no_argument, nullptr, kCheck},
+      {"verbose", no_argument, nullptr, 'v'},
+      {"help", no_argument, nullptr, 'h'},
+  };
+  for (const char* name : kCheckOptions) options.push_back({name, required_argument, nullptr, kCheckOption});
+  options.push_back({nullptr, 0, nullptr, 0});
+
   std::string out = "heapwatch-profiles", interval, rate, depth;
-  bool children = true;
+  bool children = true, symbolize = true, check = false, verbose = false;
+  std::optional<double> duration;
+  double grace = 10;
+  std::vector<std::string> check_arguments;
   optind = 1;
-  int c;
+  int c, index = 0;
   // "+": stop at the first non-option, the program.
-  while ((c = getopt_long(argc, argv, "+h", kOptions, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, "+hv", options.data(), &index)) != -1) {
     switch (c) {
-      case 'o': out = optarg; break;
-      case 'i': interval = optarg; break;
-      case 'r': rate = optarg; break;
-      case 'd': depth = optarg; break;
-      case 'c': children = false; break;
+      case kOut: out = optarg; break;
+      case kInterval: interval = optarg; break;
+      case kRate: rate = optarg; break;
+      case kDepth: depth = optarg; break;
+      case kNoChildren: children = false; break;
+      case kNoSymbolize: symbolize = false; break;
+      case kCheck: check = true; break;
+      case kCheckOption: check_arguments.push_back(std::string("--") + options[index].name + "=" + optarg); break;
+      case kDuration:
+      case kGrace: {
+        std::optional<double> seconds = ParseSeconds(optarg);
+        if (!seconds || *seconds <= 0) {
+          return Fail("run", std::string("--") + (c == kDuration ? "duration" : "grace") +
+                                 ": not a duration: '" + optarg + "' (e.g. 30, 90s, 2m)");
+        }
+        if (c == kDuration) {
+          duration = *seconds;
+        } else {
+          grace = *seconds;
+        }
+        break;
+      }
+      case 'v': verbose = true; break;
       case 'h': std::fputs(kUsage, stdout); return 0;
       default: std::fputs(kUsage, stderr); return 2;
     }
@@ -148,6 +269,9 @@ int RunCommand(int argc, char** argv) {
   if (optind >= argc) {
     std::fprintf(stderr, "heapwatch run: no program given\n\n%s", kUsage);
     return 2;
+  }
+  if (!check && !check_arguments.empty()) {
+    return Fail("run", check_arguments.front() + " is an option of the check: give --check too");
   }
   std::vector<char*> program_argv(argv + optind, argv + argc);
   program_argv.push_back(nullptr);
@@ -163,7 +287,8 @@ int RunCommand(int argc, char** argv) {
     std::fprintf(stderr, "heapwatch run: %s: command not found\n", program_argv[0]);
     return 127;
   }
-  if (IsStaticExecutable(program)) {
+  bool is_static = IsStaticExecutable(program);
+  if (is_static) {
     std::fprintf(stderr,
                  "heapwatch run: %s is statically linked: LD_PRELOAD cannot reach it, so heapwatch cannot "
                  "profile it (no profiles will be written). Build it dynamically linked to profile it.\n",
@@ -181,6 +306,7 @@ int RunCommand(int argc, char** argv) {
   if (!depth.empty()) setenv("HEAPWATCH_DEPTH", depth.c_str(), 1);
   setenv("HEAPWATCH_CHILDREN", children ? "1" : "0", 1);
 
+  ProfileWatcher watcher(out, symbolize);
   sigset_t previous_mask = InstallForwarding();
   pid_t child = fork();
   if (child < 0) {
@@ -197,19 +323,77 @@ int RunCommand(int argc, char** argv) {
   }
   g_child = child;
   sigprocmask(SIG_SETMASK, &previous_mask, nullptr);  // pending signals are forwarded now
+
+  // Wait, symbolizing what lands, and stop the program when its time is up.
+  const double start = MonotonicSeconds();
+  std::optional<double> terminated_at;
+  bool killed = false;
   int status = 0;
-  while (waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) {
+  for (;;) {
+    pid_t done = waitpid(child, &status, WNOHANG);
+    if (done == child) break;
+    if (done < 0 && errno != EINTR) {
       std::fprintf(stderr, "heapwatch run: waitpid: %s\n", std::strerror(errno));
       return 2;
     }
+    double now = MonotonicSeconds();
+    if (duration && !terminated_at && now - start >= *duration) {
+      std::fprintf(stderr, "heapwatch run: %s ran for %s: stopping it (SIGTERM)\n", program_argv[0],
+                   FormatSeconds(*duration).c_str());
+      kill(child, SIGTERM);
+      terminated_at = now;
+    }
+    if (terminated_at && !killed && now - *terminated_at >= grace) {
+      std::fprintf(stderr, "heapwatch run: %s did not stop within %s: SIGKILL\n", program_argv[0],
+                   FormatSeconds(grace).c_str());
+      kill(child, SIGKILL);
+      killed = true;
+    }
+    watcher.Poll();
+    usleep(100'000);
   }
+  watcher.Poll();  // the exit profiles
+  if (verbose) {
+    for (const std::string& warning : watcher.warnings()) {
+      std::fprintf(stderr, "heapwatch run: symbolize: %s\n", warning.c_str());
+    }
+  }
+
+  // The program's own outcome. A stop we asked for is not a failure.
+  int program_status = 0;
   if (WIFSIGNALED(status)) {
-    std::fprintf(stderr, "heapwatch run: %s was killed by signal %d (%s)\n", program_argv[0], WTERMSIG(status),
-                 strsignal(WTERMSIG(status)));
-    return 128 + WTERMSIG(status);
+    int signal = WTERMSIG(status);
+    bool asked = terminated_at && (signal == SIGTERM || (killed && signal == SIGKILL));
+    if (!asked) {
+      std::fprintf(stderr, "heapwatch run: %s was killed by signal %d (%s)\n", program_argv[0], signal,
+                   strsignal(signal));
+      program_status = 128 + signal;
+    }
+  } else {
+    program_status = WEXITSTATUS(status);
+    if (terminated_at && program_status == 128 + SIGTERM) program_status = 0;  // a shell's way to say it
   }
-  return WEXITSTATUS(status);
+
+  int verdict = 0;
+  if (check) {
+    if (watcher.produced().empty()) {
+      std::fprintf(stderr, "heapwatch run: --check: no profiles to judge%s\n",
+                   is_static ? " (a static binary cannot be profiled)" : "");
+      verdict = 2;
+    } else {
+      std::vector<std::string> arguments = {"check"};
+      arguments.insert(arguments.end(), check_arguments.begin(), check_arguments.end());
+      if (verbose) arguments.push_back("--verbose");
+      arguments.insert(arguments.end(), watcher.produced().begin(), watcher.produced().end());
+      std::vector<char*> check_argv;
+      for (std::string& argument : arguments) check_argv.push_back(argument.data());
+      check_argv.push_back(nullptr);
+      std::fflush(stdout);
+      verdict = CheckCommand(static_cast<int>(arguments.size()), check_argv.data());
+    }
+  }
+  PrintNextSteps(out, watcher.produced());
+  return program_status != 0 ? program_status : verdict;
 }
 
 }  // namespace heapwatch

@@ -719,8 +719,20 @@ absl::Status WriteProfileFile(const Profile& profile, const std::string& path) {
     unlink(temp.c_str());
     return absl::InternalError(absl::StrCat(path, ": ", what, ": ", ErrnoText(error)));
   };
-  // mkostemp creates the file 0600; a profile is not a secret.
-  if (fchmod(fd, 0644) != 0) return fail("chmod");
+  // mkostemp creates the file 0600. A file replaced keeps its mode (the
+  // preload writes profiles 0600: they show a program's internals, and a
+  // rewrite, e.g. by symbolize, must not widen that); a new file gets the
+  // usual 0666 less the umask.
+  struct stat existing;
+  mode_t mode;
+  if (stat(path.c_str(), &existing) == 0) {
+    mode = existing.st_mode & 07777;
+  } else {
+    mode_t mask = umask(0);
+    umask(mask);
+    mode = 0666 & ~mask;
+  }
+  if (fchmod(fd, mode) != 0) return fail("chmod");
   for (size_t written = 0; written < gz->size();) {
     ssize_t n = write(fd, gz->data() + written, gz->size() - written);
     if (n < 0) {

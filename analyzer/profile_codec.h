@@ -32,7 +32,8 @@ absl::StatusOr<Profile> ReadProfileFile(const std::string& path);
 std::string SerializeProfile(const Profile& profile);
 
 // Writes `profile` gzip-compressed to `path` (through a temporary file and a
-// rename, so a reader never sees half a file).
+// rename, so a reader never sees half a file). A file replaced keeps its
+// permissions; a new one gets 0666 less the umask.
 absl::Status WriteProfileFile(const Profile& profile, const std::string& path);
 
 }  // namespace heapwatch

@@ -5,8 +5,9 @@
 // a series of parseable periodic profiles; with every allocation recorded
 // (rate 1) its leaking functions hold more in-use bytes in the last periodic
 // snapshot than in the first; --clean never calls them. Whether `heapwatch
-// check` tells each leak from its control is asserted once that verb exists;
-// these tests make sure the programs give it something to judge.
+// check` tells each leak from its control is not asserted here:
+// these tests make sure the programs give it something to judge; the
+// verdicts are zoo_verdict_test.cc's.
 
 #include <unistd.h>
 
@@ -21,43 +22,16 @@
 
 #include "preload/config.h"
 #include "tests/e2e/preload_harness.h"
+#include "tests/leakzoo/zoo_manifest.h"
 
 namespace heapwatch::testing {
 namespace {
-
-struct ZooProgram {
-  std::string name;
-  std::vector<std::string> leaks;     // functions whose in-use bytes grow
-  std::vector<std::string> controls;  // look-alikes that must not
-};
-
-std::string ManifestPath() { return std::string(HEAPWATCH_SOURCE_DIR) + "/tests/leakzoo/zoo.json"; }
-std::string ZooBinary(const std::string& name) { return std::string(HEAPWATCH_BINARY_DIR) + "/tests/leakzoo/" + name; }
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-// Names the test parameter in test lists ("GetParam() = view_pins_buffer").
-void PrintTo(const ZooProgram& program, std::ostream* out) { *out << program.name; }
-
-// Empty if the manifest is missing or malformed; ZooManifest.* then fails.
-std::vector<ZooProgram> LoadZoo() {
-  std::vector<ZooProgram> programs;
-  nlohmann::json manifest = nlohmann::json::parse(ReadFile(ManifestPath()), nullptr, /*allow_exceptions=*/false);
-  if (!manifest.is_object() || !manifest.contains("programs")) return programs;
-  for (const auto& entry : manifest["programs"]) {
-    ZooProgram program{entry.value("name", "")};
-    for (const auto& leak : entry.value("leaks", nlohmann::json::array())) program.leaks.push_back(leak["function"]);
-    for (const auto& control : entry.value("controls", nlohmann::json::array())) {
-      program.controls.push_back(control["function"]);
-    }
-    programs.push_back(program);
-  }
-  return programs;
 }
 
 // In-use bytes of the samples with `function` anywhere on the stack (pprof's "cum").
