@@ -12,6 +12,21 @@ std::optional<size_t> Profile::SampleTypeIndex(std::string_view type) const {
   return std::nullopt;
 }
 
+std::optional<std::string_view> Profile::CommentValue(std::string_view key) const {
+  auto separator = [](char c) { return c == ' ' || c == '\t' || c == ','; };
+  for (const std::string& comment : comments) {
+    std::string_view text = comment;
+    for (size_t at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1)) {
+      size_t value = at + key.size();
+      if ((at != 0 && !separator(text[at - 1])) || value >= text.size() || text[value] != '=') continue;
+      size_t end = value + 1;
+      while (end < text.size() && !separator(text[end])) ++end;
+      return text.substr(value + 1, end - value - 1);
+    }
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 // Ids must be non-zero and unique within their kind.

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -100,6 +101,11 @@ struct Profile {
 
   // Index of the sample type named `type`, if present.
   std::optional<size_t> SampleTypeIndex(std::string_view type) const;
+
+  // The value of a "key=value" word in the comments (words are separated by
+  // spaces, tabs or commas), if any: heapwatch writes pid=, run=, rate=,
+  // rss_bytes= and more there.
+  std::optional<std::string_view> CommentValue(std::string_view key) const;
 
   // Checks the invariants above; the error says which one failed and where.
   absl::Status CheckValid() const;

@@ -56,26 +56,9 @@ std::optional<NameInfo> ParseHeapwatchName(std::string_view base) {
   return info;
 }
 
-// The value of a "key=value" word in the profile's comments, if any. Words
-// are separated by spaces, tabs or commas.
-std::optional<std::string_view> CommentWord(const Profile& profile, std::string_view key) {
-  auto separator = [](char c) { return c == ' ' || c == '\t' || c == ','; };
-  for (const std::string& comment : profile.comments) {
-    std::string_view text = comment;
-    for (size_t at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1)) {
-      size_t value = at + key.size();
-      if ((at != 0 && !separator(text[at - 1])) || value >= text.size() || text[value] != '=') continue;
-      size_t end = value + 1;
-      while (end < text.size() && !separator(text[end])) ++end;
-      return text.substr(value + 1, end - value - 1);
-    }
-  }
-  return std::nullopt;
-}
-
 // The pid of a "pid=N" word in the profile's comments.
 std::optional<int64_t> PidFromComments(const Profile& profile) {
-  std::optional<std::string_view> word = CommentWord(profile, "pid");
+  std::optional<std::string_view> word = profile.CommentValue("pid");
   if (!word) return std::nullopt;
   std::optional<uint64_t> pid = ParseDigits(*word, kMaxNumberDigits);
   if (!pid) return std::nullopt;
@@ -161,7 +144,7 @@ absl::StatusOr<std::vector<ProcessSeries>> LoadSeries(const std::vector<std::str
     } else {
       loaded.pid = PidFromComments(loaded.snapshot.profile);
     }
-    loaded.run = std::string(CommentWord(loaded.snapshot.profile, "run").value_or(""));
+    loaded.run = std::string(loaded.snapshot.profile.CommentValue("run").value_or(""));
     groups[{!loaded.pid.has_value(), loaded.pid.value_or(0), loaded.run}].push_back(std::move(loaded));
   }
 

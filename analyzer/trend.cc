@@ -8,9 +8,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "analyzer/frames.h"
 #include "analyzer/heap_values.h"
+#include "analyzer/quantities.h"
 
 namespace heapwatch {
 namespace {
@@ -153,6 +155,38 @@ std::string ShortStack(const SiteTrend& site, size_t max_frames) {
   }
   return out;
 }
+
+namespace {
+
+// A program whose memory grows outside malloc (its own allocator, mmap'd
+// pools, a statically linked allocator) shows little in heap profiles while
+// its resident set grows: say so, with both numbers, rather than pass in
+// silence. heapwatch records rss_bytes= in every profile's comments.
+std::optional<std::string> UnseenMemoryWarning(const ProcessSeries& series, const SiteTrend& heap) {
+  std::vector<double> rss;
+  for (const Snapshot& snapshot : series.snapshots) {
+    std::optional<std::string_view> value = snapshot.profile.CommentValue("rss_bytes");
+    double bytes = 0;
+    if (!value || !absl::SimpleAtod(std::string(*value), &bytes)) return std::nullopt;
+    rss.push_back(bytes);
+  }
+  if (rss.size() < 2) return std::nullopt;
+  double rss_growth = rss.back() - rss.front();
+  // No site at all in the profiles: the heap did not grow.
+  double heap_growth =
+      heap.inuse_bytes.size() < 2 ? 0.0 : std::max(0.0, heap.inuse_bytes.back() - heap.inuse_bytes.front());
+  // Worth a word when RSS grew a lot and far beyond what the profiles show
+  // (allocator slack and fragmentation stay well under these).
+  constexpr double kMinimum = 32.0 * 1024 * 1024, kSlack = 16.0 * 1024 * 1024;
+  if (rss_growth < kMinimum || rss_growth < 4 * heap_growth + kSlack) return std::nullopt;
+  return absl::StrFormat(
+      "resident memory grew by %s while the heap profiles account for %s of growth: the program may "
+      "allocate outside malloc (its own allocator, mmap'd pools, a statically linked allocator), "
+      "which heapwatch does not see",
+      FormatBytes(rss_growth), FormatBytes(heap_growth));
+}
+
+}  // namespace
 
 absl::StatusOr<ProcessTrend> AnalyzeTrend(const ProcessSeries& series, const TrendOptions& options) {
   ProcessTrend trend;
@@ -326,6 +360,10 @@ absl::StatusOr<ProcessTrend> AnalyzeTrend(const ProcessSeries& series, const Tre
         "too short to judge: %d snapshot%s, %d after the warm-up; a leak needs at least %d after it "
         "(snapshot more often, run longer, or shorten the warm-up)",
         n, n == 1 ? "" : "s", after, kMinJudgedSnapshots));
+  }
+
+  if (std::optional<std::string> warning = UnseenMemoryWarning(series, trend.total)) {
+    trend.warnings.push_back(*warning);
   }
 
   // The exit profile: what was never freed, for information.

@@ -79,7 +79,16 @@ void* RecordAllocationSlow(void* block, size_t size) {
     case Phase::kActive:
       break;
   }
-  if (!thread.sampler.RecordAllocationSlow(size)) return block;
+  if (!thread.sampler.RecordAllocationSlow(size)) {
+    // A check-in (byte_sampler.h): is the collector thread due?
+    if (ByteSampler::check_in_interval() != 0 && thread.busy == 0) {
+      int saved_errno = errno;
+      BusyScope busy;
+      StartCollectorThreadIfDue();
+      errno = saved_errno;
+    }
+    return block;
+  }
   if (thread.busy != 0) return block;  // our own allocation, or a handler interrupting us
   int saved_errno = errno;
   BusyScope busy;

@@ -9,6 +9,7 @@ namespace heapwatch {
 namespace {
 
 std::atomic<int64_t> g_rate{512 * 1024};
+std::atomic<int64_t> g_check_in{0};
 std::atomic<uint64_t> g_seed_counter{0};
 
 // SplitMix64: turns any seed material into a well-mixed non-zero state.
@@ -25,10 +26,17 @@ void ByteSampler::SetRate(int64_t rate) { g_rate.store(rate < 1 ? 1 : rate, std:
 
 int64_t ByteSampler::rate() { return g_rate.load(std::memory_order_relaxed); }
 
+void ByteSampler::SetCheckInInterval(int64_t bytes) {
+  g_check_in.store(bytes < 0 ? 0 : bytes, std::memory_order_relaxed);
+}
+
+int64_t ByteSampler::check_in_interval() { return g_check_in.load(std::memory_order_relaxed); }
+
 void ByteSampler::SeedForTesting(uint64_t seed) {
   rng_state_ = Mix(seed) | 1;
   armed_ = false;
   bytes_until_sample_ = 0;
+  pending_ = 0;
 }
 
 int64_t ByteSampler::NextGap(int64_t rate) {
@@ -58,21 +66,33 @@ bool ByteSampler::RecordAllocationSlow(size_t size) {
   int64_t rate = g_rate.load(std::memory_order_relaxed);
   if (rate <= 1) {
     bytes_until_sample_ = 0;  // every allocation comes back here
+    pending_ = 0;
     return true;
   }
+  // S: bytes from the end of this allocation to the sample point; <= 0 means
+  // the sample point fell inside the allocation.
+  int64_t until_sample;
   if (!armed_) {
     // No gap was running: judge this allocation against a fresh one.
     armed_ = true;
-    bytes_until_sample_ = NextGap(rate);
-    if (static_cast<int64_t>(size) < bytes_until_sample_) {
-      bytes_until_sample_ -= static_cast<int64_t>(size);
-      return false;
-    }
+    until_sample = NextGap(rate) - static_cast<int64_t>(size);
+  } else {
+    // The fast path already took `size` off the countdown.
+    until_sample = bytes_until_sample_ + pending_;
   }
-  // A sample point fell inside this allocation. The gaps are memoryless, so
-  // the next one starts fresh after it.
-  bytes_until_sample_ = NextGap(rate);
-  return true;
+  bool sampled = until_sample <= 0;
+  // After a sample the gaps are memoryless: the next one starts fresh.
+  if (sampled) until_sample = NextGap(rate);
+  // Stop the countdown at the sample point, or at a check-in before it.
+  int64_t check_in = g_check_in.load(std::memory_order_relaxed);
+  if (check_in > 0 && until_sample > check_in) {
+    bytes_until_sample_ = check_in;
+    pending_ = until_sample - check_in;
+  } else {
+    bytes_until_sample_ = until_sample;
+    pending_ = 0;
+  }
+  return sampled;
 }
 
 }  // namespace heapwatch

@@ -12,6 +12,12 @@
 //
 // One ByteSampler per thread (it lives in ThreadState); not thread safe.
 // rate <= 1 samples every allocation, including zero-byte ones.
+//
+// Check-ins: while a check-in interval is set (the profiler waits to start
+// its collector thread until one is needed), the countdown also stops every
+// `interval` bytes so that the slow path can look at the clock. The rest of
+// the real gap is carried over (pending_), so where sample points fall, and
+// with it every estimate, is unchanged.
 
 #ifndef HEAPWATCH_PRELOAD_BYTE_SAMPLER_H_
 #define HEAPWATCH_PRELOAD_BYTE_SAMPLER_H_
@@ -27,6 +33,10 @@ class ByteSampler {
   static void SetRate(int64_t rate);
   static int64_t rate();
 
+  // Bytes between check-ins; 0 turns them off (the default).
+  static void SetCheckInInterval(int64_t bytes);
+  static int64_t check_in_interval();
+
   // Called for every allocation. True when the allocation needs no sample,
   // the common case: one subtraction and one well-predicted branch.
   // Otherwise call RecordAllocationSlow with the same size.
@@ -35,7 +45,9 @@ class ByteSampler {
     return bytes_until_sample_ > 0;
   }
 
-  // True when this allocation is sampled; draws the next gap.
+  // True when this allocation is sampled; draws the next gap. Called after
+  // the fast path found the countdown run out: at a sample point or, with
+  // check-ins on, at a check-in.
   bool RecordAllocationSlow(size_t size);
 
   // Forgets the current gap: the next allocation goes to the slow path, which
@@ -43,12 +55,14 @@ class ByteSampler {
   // profiling is not active, so no countdown carries over into it.
   void Disarm() {
     bytes_until_sample_ = 0;
+    pending_ = 0;
     armed_ = false;
   }
 
   // Stops sampling on this thread for good (well, for 2^60 bytes).
   void Park() {
     bytes_until_sample_ = int64_t{1} << 60;
+    pending_ = 0;
     armed_ = true;
   }
 
@@ -62,6 +76,9 @@ class ByteSampler {
   // X: X more bytes can be allocated before the next sample point; <= 0
   // means a sample point fell inside the allocation just counted.
   int64_t bytes_until_sample_ = 0;
+  // With check-ins: bytes from the check-in the countdown stops at to the
+  // real sample point (0 when the countdown stops at the sample point).
+  int64_t pending_ = 0;
   uint64_t rng_state_ = 0;  // xorshift64*; 0 until seeded
   bool armed_ = false;      // false until a gap has been drawn
 };

@@ -17,6 +17,7 @@
 #include <new>
 
 #include "preload/allocation_recorder.h"
+#include "preload/byte_sampler.h"
 #include "preload/diagnostics.h"
 #include "preload/heap_profile_writer.h"
 #include "preload/internal_arena.h"
@@ -35,6 +36,11 @@
 
 namespace heapwatch {
 namespace {
+
+// Until the thread runs, allocating threads check whether it is due every
+// this many bytes (byte_sampler.h: check-ins), not only at sample points:
+// a program that rarely allocates still gets its periodic profiles.
+constexpr int64_t kCheckInBytes = 64 * 1024;
 
 // How long the thread sleeps when nothing wakes it: the ring is drained at
 // least this often, so samples never wait long and the ring rarely fills.
@@ -310,6 +316,7 @@ void ResetForNewProcess(CollectorState& c) {
   snprintf(c.run_token, sizeof(c.run_token), "%016llx", static_cast<unsigned long long>(token));
   c.thread_running = false;
   c.thread_state.store(kThreadNotStarted, std::memory_order_release);
+  ByteSampler::SetCheckInInterval(interval > 0 ? kCheckInBytes : 0);
 }
 
 // Creates the thread. The caller has moved thread_state to kThreadStarting.
@@ -331,11 +338,13 @@ bool StartThread(CollectorState& c) {
   pthread_attr_destroy(&attr);
   if (error != 0) {
     c.thread_state.store(kThreadFailed, std::memory_order_release);
+    ByteSampler::SetCheckInInterval(0);
     Warn("cannot start the collector thread (%s): profiles will be written at exit only", strerror(error));
     return false;
   }
   pthread_setname_np(c.thread, "heapwatch");
   c.thread_state.store(kThreadStarted, std::memory_order_release);
+  ByteSampler::SetCheckInInterval(0);  // the thread keeps time from now on
   return true;
 }
 

@@ -16,6 +16,7 @@
 namespace heapwatch {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::HeapProfileBuilder;
@@ -218,6 +219,40 @@ TEST(AnalyzeTrendTest, ShortSeriesWarn) {
   ASSERT_TRUE(empty.ok());
   EXPECT_FALSE(empty->judged());
   EXPECT_THAT(empty->warnings, ElementsAre(HasSubstr("no periodic snapshots")));
+}
+
+// rss_bytes= comments as the preload writes them, growing by `rss_step` per
+// snapshot.
+void AddRss(ProcessSeries& series, double rss_step) {
+  for (size_t i = 0; i < series.snapshots.size(); ++i) {
+    series.snapshots[i].profile.comments.push_back(
+        "rss_bytes=" + std::to_string(static_cast<int64_t>(100e6 + rss_step * static_cast<double>(i))) +
+        " heapwatch_bytes=5000000");
+  }
+}
+
+TEST(AnalyzeTrendTest, MemoryGrowingOutsideTheHeapIsSaidOutLoud) {
+  auto flat = [](HeapProfileBuilder& b, size_t) { b.Add({"malloc", "Loader::Load()", "main"}, 512, 512); };
+  // RSS grows 20 MiB a snapshot (380 MiB) while the heap stays flat: memory
+  // we do not see (an allocator of its own, mmap'd pools).
+  ProcessSeries unseen = MakeSeries(9, kSnapshots, 1, kRate, flat);
+  AddRss(unseen, 20.0 * 1024 * 1024);
+  absl::StatusOr<ProcessTrend> trend = AnalyzeTrend(unseen);
+  ASSERT_TRUE(trend.ok());
+  EXPECT_THAT(trend->warnings, ElementsAre(AllOf(HasSubstr("resident memory grew by 380.00 MiB"),
+                                                 HasSubstr("account for 0 B"), HasSubstr("outside malloc"))));
+  // RSS growth the profiles account for, or too small to matter: no word.
+  auto growing = [](HeapProfileBuilder& b, size_t i) {
+    b.Add({"malloc", "Cache::Fill()", "main"}, 40.0 * static_cast<double>(i), 40.0 * static_cast<double>(i));
+  };
+  ProcessSeries seen = MakeSeries(9, kSnapshots, 1, kRate, growing);  // 40 blocks of 512 KiB a snapshot
+  AddRss(seen, 20.0 * 1024 * 1024);
+  EXPECT_TRUE(AnalyzeTrend(seen)->warnings.empty());
+  ProcessSeries small = MakeSeries(9, kSnapshots, 1, kRate, flat);
+  AddRss(small, 1.0 * 1024 * 1024);
+  EXPECT_TRUE(AnalyzeTrend(small)->warnings.empty());
+  // Profiles from other tools carry no rss_bytes: nothing to compare.
+  EXPECT_TRUE(AnalyzeTrend(MakeSeries(9, kSnapshots, 1, kRate, flat))->warnings.empty());
 }
 
 TEST(AnalyzeTrendTest, NonHeapProfileIsAnError) {

@@ -313,7 +313,10 @@ def main():
                 tally[c] += caught(results[c], leaks)
                 tally_named[c] += named(results[c], leaks)
             if has_check:
-                verdict, report, error = run_heapwatch(heapwatch, build, [zoo.program_path(build, name)],
+                # 10 s at the default rate, as tests/leakzoo/zoo_verdict_test.cc runs it:
+                # enough sampled evidence for every leak kind.
+                verdict, report, error = run_heapwatch(heapwatch, build,
+                                                       [zoo.program_path(build, name), "--iterations=500"],
                                                        os.path.join(out, name, "heapwatch-profiles"))
                 cells.append(error or f"{verdict}: " + describe_check(report, leaks + controls))
             else:
