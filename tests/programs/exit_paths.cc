@@ -3,7 +3,6 @@
 // profiler samples and writes its periodic profiles), then ends the way MODE
 // says: exit, return, _exit, quick_exit, abort, exception, sigterm, sigkill
 #include <signal.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -19,24 +18,10 @@ NOINLINE void KeepAtExit() {
   for (int i = 0; i < kBlocks; ++i) g_kept[i] = std::malloc(kSize);
 }
 
-NOINLINE void Serve(long milliseconds) {
-  timespec start, now;
-  clock_gettime(CLOCK_MONOTONIC, &start);
-  do {
-    for (int i = 0; i < 256; ++i) {
-      void* p = std::malloc(4096);
-      Escape(p);
-      std::free(p);
-    }
-    usleep(1000);
-    clock_gettime(CLOCK_MONOTONIC, &now);
-  } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1'000'000 < milliseconds);
-}
-
 int main(int argc, char** argv) {
   EXPECT_OR_DIE(argc >= 2);
   KeepAtExit();
-  if (argc > 2) Serve(std::atol(argv[2]));
+  if (argc > 2) ServeFor(std::atol(argv[2]));
   const char* mode = argv[1];
   if (!std::strcmp(mode, "exit")) std::exit(0);
   if (!std::strcmp(mode, "return")) return 0;

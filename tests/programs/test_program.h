@@ -3,6 +3,9 @@
 #ifndef HEAPWATCH_TESTS_PROGRAMS_TEST_PROGRAM_H_
 #define HEAPWATCH_TESTS_PROGRAMS_TEST_PROGRAM_H_
 
+#include <time.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -21,5 +24,22 @@ inline void Escape(void* p) { asm volatile("" : : "g"(p) : "memory"); }
   } while (0)
 
 #define NOINLINE __attribute__((noinline))
+
+// Works like a service for `milliseconds`: every millisecond, allocates and
+// frees `blocks` blocks of `size` bytes, so the profiler samples (and writes
+// its periodic profiles) while the program runs.
+NOINLINE inline void ServeFor(long milliseconds, int blocks = 256, size_t size = 4096) {
+  timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  do {
+    for (int i = 0; i < blocks; ++i) {
+      void* p = std::malloc(size);
+      Escape(p);
+      std::free(p);
+    }
+    usleep(1000);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1'000'000 < milliseconds);
+}
 
 #endif  // HEAPWATCH_TESTS_PROGRAMS_TEST_PROGRAM_H_
