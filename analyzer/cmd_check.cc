@@ -14,6 +14,7 @@
 #include "analyzer/report.h"
 #include "analyzer/report_output.h"
 #include "analyzer/series.h"
+#include "analyzer/series_command.h"
 
 namespace heapwatch {
 namespace {
@@ -77,34 +78,26 @@ bool ParseLimit(const char* text, bool rate, std::optional<double>* limit) {
 }  // namespace
 
 int CheckCommand(int argc, char** argv) {
-  enum {
-    kSiteGrowth = 1, kTotalGrowth, kGrowthRate, kWarmup, kSuppressions, kSuppress, kBaseline,
-    kFormat, kJson, kJUnit, kMarkdown, kTop,
-  };
-  static const option kOptions[] = {{"max-site-growth", required_argument, nullptr, kSiteGrowth},
-                                    {"max-total-growth", required_argument, nullptr, kTotalGrowth},
-                                    {"max-growth-rate", required_argument, nullptr, kGrowthRate},
-                                    {"warmup", required_argument, nullptr, kWarmup},
-                                    {"suppressions", required_argument, nullptr, kSuppressions},
-                                    {"suppress", required_argument, nullptr, kSuppress},
-                                    {"baseline", required_argument, nullptr, kBaseline},
-                                    {"format", required_argument, nullptr, kFormat},
-                                    {"output", required_argument, nullptr, 'o'},
-                                    {"json", required_argument, nullptr, kJson},
-                                    {"junit", required_argument, nullptr, kJUnit},
-                                    {"markdown", required_argument, nullptr, kMarkdown},
-                                    {"top", required_argument, nullptr, kTop},
-                                    {"verbose", no_argument, nullptr, 'v'},
-                                    {"quiet", no_argument, nullptr, 'q'},
-                                    {"help", no_argument, nullptr, 'h'},
-                                    {nullptr, 0, nullptr, 0}};
+  enum { kSiteGrowth = kFirstVerbOption, kTotalGrowth, kGrowthRate, kSuppressions, kSuppress, kBaseline };
+  std::vector<option> long_options = SeriesOptions(/*report_files=*/true);
+  long_options.insert(long_options.end(), {{"max-site-growth", required_argument, nullptr, kSiteGrowth},
+                                           {"max-total-growth", required_argument, nullptr, kTotalGrowth},
+                                           {"max-growth-rate", required_argument, nullptr, kGrowthRate},
+                                           {"suppressions", required_argument, nullptr, kSuppressions},
+                                           {"suppress", required_argument, nullptr, kSuppress},
+                                           {"baseline", required_argument, nullptr, kBaseline},
+                                           {"help", no_argument, nullptr, 'h'},
+                                           {nullptr, 0, nullptr, 0}});
   CheckOptions options;
   ReportOutput output;
   optind = 0;  // getopt_long state is global: start over for this verb
   opterr = 0;
-  while (true) {
-    int c = getopt_long(argc, argv, "o:vqh", kOptions, nullptr);
-    if (c == -1) break;
+  for (int c; (c = getopt_long(argc, argv, kSeriesShortOptions, long_options.data(), nullptr)) != -1;) {
+    if (std::optional<absl::Status> handled =
+            HandleSeriesOption(c, optarg, /*verdicts=*/true, &options.trend.growth, &output)) {
+      if (!handled->ok()) return Fail("check", *handled);
+      continue;
+    }
     switch (c) {
       case kSiteGrowth:
         if (!ParseLimit(optarg, false, &options.limits.site_growth_bytes)) {
@@ -119,11 +112,6 @@ int CheckCommand(int argc, char** argv) {
       case kGrowthRate:
         if (!ParseLimit(optarg, true, &options.limits.growth_bytes_per_sec)) {
           return Fail("check", absl::StrCat("--max-growth-rate: not a rate: '", optarg, "'"));
-        }
-        break;
-      case kWarmup:
-        if (!ParseWarmup(optarg, &options.trend.growth)) {
-          return Fail("check", absl::StrCat("--warmup: expected N% (below 100) or a duration, got '", optarg, "'"));
         }
         break;
       case kSuppressions: {
@@ -142,38 +130,6 @@ int CheckCommand(int argc, char** argv) {
         options.baseline = *std::move(baseline);
         break;
       }
-      case kFormat: {
-        std::optional<ReportFormat> format = ParseReportFormat(optarg);
-        if (!format) {
-          return Fail("check", absl::StrCat("--format: expected text, json, junit or markdown, got '", optarg, "'"));
-        }
-        output.format = *format;
-        break;
-      }
-      case 'o':
-        output.path = optarg;
-        break;
-      case kJson:
-        output.extra_files.emplace_back(ReportFormat::kJson, optarg);
-        break;
-      case kJUnit:
-        output.extra_files.emplace_back(ReportFormat::kJUnit, optarg);
-        break;
-      case kMarkdown:
-        output.extra_files.emplace_back(ReportFormat::kMarkdown, optarg);
-        break;
-      case kTop: {
-        std::optional<size_t> n = ParseCount(optarg);
-        if (!n) return Fail("check", absl::StrCat("--top: not a count: '", optarg, "'"));
-        output.max_sites = *n;
-        break;
-      }
-      case 'v':
-        output.verbosity = 1;
-        break;
-      case 'q':
-        output.verbosity = -1;
-        break;
       case 'h':
         std::fputs(kUsage, stdout);
         return 0;
@@ -182,26 +138,18 @@ int CheckCommand(int argc, char** argv) {
         return Fail("check", absl::StrCat("unknown or incomplete option '", argv[optind - 1], "'"));
     }
   }
-  std::vector<std::string> paths(argv + optind, argv + argc);
-  if (paths.empty()) {
-    std::fputs(kUsage, stderr);
-    return Fail("check", "no SERIES given");
+  absl::StatusOr<std::vector<ProcessSeries>> series = LoadSeriesOperands(argc, argv);
+  if (!series.ok()) {
+    if (optind >= argc) std::fputs(kUsage, stderr);
+    return Fail("check", series.status());
   }
-  absl::StatusOr<std::vector<ProcessSeries>> series = LoadSeries(paths);
-  if (!series.ok()) return Fail("check", series.status());
-  if (series->empty()) return Fail("check", "no heap profiles found: nothing to judge");
   absl::StatusOr<CheckResult> result = RunCheck(*series, options);
   if (!result.ok()) return Fail("check", result.status());
   Report report = MakeCheckReport(*result, options);
   if (absl::Status written = WriteReports(report, output); !written.ok()) return Fail("check", written);
-  // Warnings also go to stderr, where CI logs show them whatever the format.
-  if (output.format != ReportFormat::kText || !output.path.empty() || output.verbosity < 0) {
-    for (const ProcessCheck& p : result->processes) {
-      for (const std::string& w : p.trend.warnings) {
-        std::fprintf(stderr, "heapwatch check: warning: %s: %s\n", p.trend.name.c_str(), w.c_str());
-      }
-    }
-  }
+  std::vector<const ProcessTrend*> judged;
+  for (const ProcessCheck& p : result->processes) judged.push_back(&p.trend);
+  EchoWarnings("check", output, judged);
   return result->exit_status();
 }
 

@@ -13,6 +13,7 @@
 #include "analyzer/report.h"
 #include "analyzer/report_output.h"
 #include "analyzer/series.h"
+#include "analyzer/series_command.h"
 #include "analyzer/trend.h"
 
 namespace heapwatch {
@@ -51,83 +52,42 @@ constexpr char kUsage[] =
 }  // namespace
 
 int TrendCommand(int argc, char** argv) {
-  enum { kWarmup = 1, kFormat, kTop };
-  static const option kOptions[] = {{"warmup", required_argument, nullptr, kWarmup},
-                                    {"format", required_argument, nullptr, kFormat},
-                                    {"output", required_argument, nullptr, 'o'},
-                                    {"top", required_argument, nullptr, kTop},
-                                    {"verbose", no_argument, nullptr, 'v'},
-                                    {"quiet", no_argument, nullptr, 'q'},
-                                    {"help", no_argument, nullptr, 'h'},
-                                    {nullptr, 0, nullptr, 0}};
-  TrendOptions options;
+  std::vector<option> options = SeriesOptions(/*report_files=*/false);
+  options.push_back({"help", no_argument, nullptr, 'h'});
+  options.push_back({nullptr, 0, nullptr, 0});
+  TrendOptions trend_options;
   ReportOutput output;
   optind = 0;  // getopt_long state is global: start over for this verb
   opterr = 0;
-  while (true) {
-    int c = getopt_long(argc, argv, "o:vqh", kOptions, nullptr);
-    if (c == -1) break;
-    switch (c) {
-      case kWarmup:
-        if (!ParseWarmup(optarg, &options.growth)) {
-          return Fail("trend", absl::StrCat("--warmup: expected N% (below 100) or a duration, got '", optarg, "'"));
-        }
-        break;
-      case kFormat: {
-        std::optional<ReportFormat> format = ParseReportFormat(optarg);
-        if (format == ReportFormat::kJUnit) {
-          return Fail("trend", "--format: junit reports a verdict: use heapwatch check --format=junit");
-        }
-        if (!format) return Fail("trend", absl::StrCat("--format: expected text, json or markdown, got '", optarg, "'"));
-        output.format = *format;
-        break;
-      }
-      case 'o':
-        output.path = optarg;
-        break;
-      case kTop: {
-        std::optional<size_t> n = ParseCount(optarg);
-        if (!n) return Fail("trend", absl::StrCat("--top: not a count: '", optarg, "'"));
-        output.max_sites = *n;
-        break;
-      }
-      case 'v':
-        output.verbosity = 1;
-        break;
-      case 'q':
-        output.verbosity = -1;
-        break;
-      case 'h':
-        std::fputs(kUsage, stdout);
-        return 0;
-      default:
-        std::fputs(kUsage, stderr);
-        return Fail("trend", absl::StrCat("unknown or incomplete option '", argv[optind - 1], "'"));
+  for (int c; (c = getopt_long(argc, argv, kSeriesShortOptions, options.data(), nullptr)) != -1;) {
+    if (std::optional<absl::Status> handled =
+            HandleSeriesOption(c, optarg, /*verdicts=*/false, &trend_options.growth, &output)) {
+      if (!handled->ok()) return Fail("trend", *handled);
+      continue;
     }
-  }
-  std::vector<std::string> paths(argv + optind, argv + argc);
-  if (paths.empty()) {
+    if (c == 'h') {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
     std::fputs(kUsage, stderr);
-    return Fail("trend", "no SERIES given");
+    return Fail("trend", absl::StrCat("unknown or incomplete option '", argv[optind - 1], "'"));
   }
-  absl::StatusOr<std::vector<ProcessSeries>> series = LoadSeries(paths);
-  if (!series.ok()) return Fail("trend", series.status());
-  if (series->empty()) return Fail("trend", "no heap profiles found");
+  absl::StatusOr<std::vector<ProcessSeries>> series = LoadSeriesOperands(argc, argv);
+  if (!series.ok()) {
+    if (optind >= argc) std::fputs(kUsage, stderr);
+    return Fail("trend", series.status());
+  }
   std::vector<ProcessTrend> trends;
   for (const ProcessSeries& s : *series) {
-    absl::StatusOr<ProcessTrend> trend = AnalyzeTrend(s, options);
+    absl::StatusOr<ProcessTrend> trend = AnalyzeTrend(s, trend_options);
     if (!trend.ok()) return Fail("trend", trend.status());
     trends.push_back(*std::move(trend));
   }
-  Report report = MakeTrendReport(trends, options);
+  Report report = MakeTrendReport(trends, trend_options);
   if (absl::Status written = WriteReports(report, output); !written.ok()) return Fail("trend", written);
-  if (output.format != ReportFormat::kText || !output.path.empty() || output.verbosity < 0) {
-    for (const ProcessTrend& t : trends) {
-      for (const std::string& w : t.warnings) {
-        std::fprintf(stderr, "heapwatch trend: warning: %s: %s\n", t.name.c_str(), w.c_str());
-      }
-    }
-  }
+  std::vector<const ProcessTrend*> judged;
+  for (const ProcessTrend& t : trends) judged.push_back(&t);
+  EchoWarnings("trend", output, judged);
   return 0;
 }
 

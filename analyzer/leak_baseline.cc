@@ -2,15 +2,11 @@
 
 #include "analyzer/leak_baseline.h"
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_format.h"
+#include "analyzer/text_file.h"
 
 namespace heapwatch {
 
@@ -73,17 +69,7 @@ absl::StatusOr<LeakBaseline> LeakBaseline::Parse(std::string_view json_text) {
 }
 
 absl::StatusOr<LeakBaseline> LeakBaseline::ReadFile(const std::string& path) {
-  std::error_code error;
-  if (std::filesystem::is_directory(path, error)) {
-    return absl::InvalidArgumentError(absl::StrFormat("%s: is a directory", path));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrFormat("%s: %s", path, std::strerror(errno)));
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<LeakBaseline> parsed = Parse(text.str());
-  if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrFormat("%s: %s", path, parsed.status().message()));
-  return parsed;
+  return ParseTextFile(path, [](std::string_view text) { return Parse(text); });
 }
 
 }  // namespace heapwatch

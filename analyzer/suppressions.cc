@@ -2,13 +2,9 @@
 
 #include "analyzer/suppressions.h"
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_format.h"
+#include "analyzer/text_file.h"
 
 namespace heapwatch {
 namespace {
@@ -81,17 +77,7 @@ absl::StatusOr<Suppressions> Suppressions::Parse(std::string_view text) {
 }
 
 absl::StatusOr<Suppressions> Suppressions::ReadFile(const std::string& path) {
-  std::error_code error;
-  if (std::filesystem::is_directory(path, error)) {
-    return absl::InvalidArgumentError(absl::StrFormat("%s: is a directory", path));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrFormat("%s: %s", path, std::strerror(errno)));
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<Suppressions> parsed = Parse(text.str());
-  if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrFormat("%s: %s", path, parsed.status().message()));
-  return parsed;
+  return ParseTextFile(path, [](std::string_view text) { return Parse(text); });
 }
 
 std::optional<std::string> Suppressions::Match(const std::vector<std::string>& stack) const {
