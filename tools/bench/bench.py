@@ -22,7 +22,6 @@ report came out incomplete.
 
 import argparse
 import datetime
-import gzip
 import json
 import os
 import platform
@@ -30,6 +29,9 @@ import shutil
 import statistics
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import pprof_file  # noqa: E402  (tools/pprof_file.py)
 import tempfile
 import time
 
@@ -201,55 +203,10 @@ def loadavg():
         return "n/a"
 
 
-# ---------------------------------------------------------------------------
-# pprof profiles: just enough protobuf to read comments and count samples.
-
-def _varint(data, pos):
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-
-
 def read_profile_summary(path):
     """{'samples': n, 'comments': [...], 'bytes': file size} of a pprof file (gzip or not)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-    strings, comment_ids, samples = [], [], 0
-    pos = 0
-    while pos < len(data):
-        key, pos = _varint(data, pos)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(data, pos)
-            if field == 13:
-                comment_ids.append(value)
-        elif wire == 2:
-            length, pos = _varint(data, pos)
-            body = data[pos:pos + length]
-            pos += length
-            if field == 2:
-                samples += 1
-            elif field == 6:
-                strings.append(body.decode("utf-8", "replace"))
-            elif field == 13:  # packed comments
-                p = 0
-                while p < len(body):
-                    value, p = _varint(body, p)
-                    comment_ids.append(value)
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        else:
-            raise ValueError("%s: unexpected wire type %d" % (path, wire))
-    comments = [strings[i] for i in comment_ids if i < len(strings)]
-    return {"samples": samples, "comments": comments, "bytes": len(raw)}
+    profile = pprof_file.read_profile(path)
+    return {"samples": len(profile.samples), "comments": profile.comments, "bytes": os.path.getsize(path)}
 
 
 def comment_values(comments):
