@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -279,6 +280,61 @@ class CompileUnitIndex {
   absl::flat_hash_map<const void*, size_t> scope_index_;  // DIE address -> index into scopes_
 };
 
+// The compile units with code, by address range. Where several units claim
+// an address, the first in .debug_info describes it: GNU ld keeps the first
+// copy of a COMDAT function (an inline or template function emitted by many
+// translation units) and points the debug info of every discarded copy of
+// the same size at the kept one, so later units describe code the linker
+// threw away (different inlining, other lines). libdwfl's
+// dwfl_module_addrdie may answer with any of them; llvm-symbolizer, like
+// this, takes the first.
+class UnitRanges {
+ public:
+  explicit UnitRanges(Dwarf* dwarf) {
+    Dwarf_CU* cu = nullptr;
+    Dwarf_CU* next = nullptr;
+    Dwarf_Half version = 0;
+    uint8_t unit_type = 0;
+    Dwarf_Die unit;
+    size_t order = 0;
+    while (dwarf_get_units(dwarf, cu, &next, &version, &unit_type, &unit, nullptr) == 0) {
+      cu = next;
+      if (unit_type != DW_UT_compile && unit_type != DW_UT_partial) continue;
+      for (const AddressRange& range : Ranges(&unit)) intervals_.push_back({range.first, range.second, order});
+      units_.push_back(unit);
+      ++order;
+    }
+    std::sort(intervals_.begin(), intervals_.end(),
+              [](const Interval& a, const Interval& b) { return a.low < b.low; });
+    Dwarf_Addr highest = 0;
+    for (const Interval& interval : intervals_) max_high_.push_back(highest = std::max(highest, interval.high));
+  }
+
+  // The first unit whose ranges hold `pc`, if any.
+  std::optional<Dwarf_Die> UnitAt(Dwarf_Addr pc) const {
+    size_t j = std::upper_bound(intervals_.begin(), intervals_.end(), pc,
+                                [](Dwarf_Addr pc, const Interval& interval) { return pc < interval.low; }) -
+               intervals_.begin();
+    std::optional<size_t> first;
+    while (j > 0 && max_high_[j - 1] > pc) {
+      --j;
+      if (pc < intervals_[j].high && (!first || intervals_[j].unit < *first)) first = intervals_[j].unit;
+    }
+    if (!first) return std::nullopt;
+    return units_[*first];
+  }
+
+ private:
+  struct Interval {
+    Dwarf_Addr low;
+    Dwarf_Addr high;
+    size_t unit;  // index into units_, in .debug_info order
+  };
+  std::vector<Dwarf_Die> units_;
+  std::vector<Interval> intervals_;  // sorted by low
+  std::vector<Dwarf_Addr> max_high_;  // max_high_[i]: the highest `high` in intervals_[0..i]
+};
+
 struct DwflDeleter {
   void operator()(Dwfl* dwfl) const { dwfl_end(dwfl); }
 };
@@ -334,18 +390,32 @@ class DwarfFrames::Impl {
   bool has_dwarf() const { return has_dwarf_; }
 
   std::vector<SourceFrame> Frames(uint64_t vaddr) {
+    if (!has_dwarf_) return {};
     Dwarf_Addr address = vaddr + bias_;
     Dwarf_Addr dwarf_bias = 0;
-    Dwarf_Die* unit = has_dwarf_ ? dwfl_module_addrdie(module_, address, &dwarf_bias) : nullptr;
-    if (!unit) return {};
-    std::vector<Dwarf_Die> functions = UnitIndex(unit).FunctionsAt(address - dwarf_bias);
+    Dwarf* dwarf = dwfl_module_getdwarf(module_, &dwarf_bias);
+    if (!dwarf) return {};
+    if (!unit_ranges_) unit_ranges_ = std::make_unique<UnitRanges>(dwarf);
+    Dwarf_Addr pc = address - dwarf_bias;
+    std::optional<Dwarf_Die> unit = unit_ranges_->UnitAt(pc);
+    if (!unit) {
+      // No unit lists the address in its ranges (split DWARF's skeletons,
+      // say): libdwfl's lookup through .debug_aranges.
+      Dwarf_Die* found = dwfl_module_addrdie(module_, address, &dwarf_bias);
+      if (!found) return {};
+      unit = *found;
+    }
+    std::vector<Dwarf_Die> functions = UnitIndex(&*unit).FunctionsAt(pc);
 
     SourceFrame innermost;
-    if (Dwfl_Line* line = dwfl_module_getsrc(module_, address)) {
+    // The line from the same unit's line table: a discarded COMDAT copy's
+    // rows for the address describe other code.
+    if (Dwarf_Line* line = dwarf_getsrc_die(&*unit, pc)) {
       int line_number = 0;
       int column = 0;
-      innermost.filename = SourcePath(dwfl_lineinfo(line, nullptr, &line_number, &column, nullptr, nullptr),
-                                      dwfl_line_comp_dir(line));
+      dwarf_lineno(line, &line_number);
+      dwarf_linecol(line, &column);
+      innermost.filename = SourcePath(dwarf_linesrc(line, nullptr, nullptr), CompDir(&*unit));
       innermost.line = line_number;
       innermost.column = column;
     }
@@ -487,6 +557,7 @@ class DwarfFrames::Impl {
   Dwfl_Module* module_ = nullptr;
   GElf_Addr bias_ = 0;  // module address minus ELF virtual address
   bool has_dwarf_ = false;
+  std::unique_ptr<UnitRanges> unit_ranges_;  // built on the first lookup
   // Compile-unit indices by unit DIE (its address in the mapped DWARF).
   absl::flat_hash_map<const void*, std::unique_ptr<CompileUnitIndex>> units_;
   // Qualified names by declaring DIE.

@@ -6,6 +6,7 @@
 #include "analyzer/symbolize.h"
 
 #include <cxxabi.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -44,6 +45,8 @@ constexpr uint64_t kLibraryLoadBase = 0x7ffff7fb0000;
 const std::string kPie = SYMBOLIZE_PIE;
 const std::string kNoPie = SYMBOLIZE_NOPIE;
 const std::string kShapes = SYMBOLIZE_SHAPES;
+const std::string kComdatDirectFirst = SYMBOLIZE_COMDAT_DIRECT_FIRST;
+const std::string kComdatViaAllocateFirst = SYMBOLIZE_COMDAT_VIA_ALLOCATE_FIRST;
 
 std::string CommandOutput(const std::string& command) {
   std::string output;
@@ -715,6 +718,23 @@ std::vector<std::vector<SymbolizerFrame>> LlvmSymbolizer(const std::string& symb
   return result;
 }
 
+std::string DescribeFrames(const Profile& p, const Location& location) {
+  std::string out;
+  for (size_t k = 0; k < location.lines.size(); ++k) {
+    const Function& function = FunctionOf(p, location, k);
+    absl::StrAppendFormat(&out, "  %s %s:%d:%d\n", function.system_name, function.filename,
+                          location.lines[k].line, location.lines[k].column);
+  }
+  return out;
+}
+
+std::string DescribeFrames(const std::vector<SymbolizerFrame>& frames) {
+  std::string out;
+  for (const SymbolizerFrame& frame : frames)
+    absl::StrAppendFormat(&out, "  %s %s:%d:%d\n", frame.function, frame.file, frame.line, frame.column);
+  return out;
+}
+
 std::string FindLlvmSymbolizer() {
   for (std::string candidate : {"llvm-symbolizer", "/usr/lib/llvm-14/bin/llvm-symbolizer"}) {
     if (std::system(("command -v " + candidate + " >/dev/null 2>&1").c_str()) == 0) return candidate;
@@ -758,7 +778,10 @@ TEST_F(SymbolizeTest, MatchesLlvmSymbolizerAtCallSitesOfThisTestBinary) {
     if (expected[i].empty() || expected[i][0].line == 0) continue;
     ++compared;
     const Location& location = p.locations[i];
-    ASSERT_EQ(location.lines.size(), expected[i].size()) << absl::StrFormat("at 0x%x", sampled[i]);
+    ASSERT_EQ(location.lines.size(), expected[i].size())
+        << absl::StrFormat("at 0x%x", sampled[i]) << ": we say\n"
+        << DescribeFrames(p, location) << "llvm-symbolizer says\n"
+        << DescribeFrames(expected[i]);
     for (size_t k = 0; k < expected[i].size(); ++k) {
       SCOPED_TRACE(absl::StrFormat("frame %d at 0x%x", k, sampled[i]));
       // Names must agree, demangled the same way (from a linkage name in
@@ -784,6 +807,74 @@ TEST_F(SymbolizeTest, MatchesLlvmSymbolizerAtCallSitesOfThisTestBinary) {
   }
   EXPECT_GT(compared, sampled.size() / 4);
   EXPECT_GT(compared_names, compared);
+}
+
+// How many compile units of `binary` list `vaddr` in their address ranges
+// (read with libdw directly, not through the code under test).
+int UnitsClaiming(const std::string& binary, uint64_t vaddr) {
+  int fd = open(binary.c_str(), O_RDONLY);
+  if (fd < 0) return 0;
+  Dwarf* dwarf = dwarf_begin(fd, DWARF_C_READ);
+  int claiming = 0;
+  Dwarf_CU* cu = nullptr;
+  Dwarf_Die unit;
+  Dwarf_Half version;
+  uint8_t unit_type;
+  while (dwarf && dwarf_get_units(dwarf, cu, &cu, &version, &unit_type, &unit, nullptr) == 0) {
+    Dwarf_Addr base = 0, start = 0, end = 0;
+    ptrdiff_t offset = 0;
+    bool claims = false;
+    while ((offset = dwarf_ranges(&unit, offset, &base, &start, &end)) > 0) claims |= start <= vaddr && vaddr < end;
+    claiming += claims;
+  }
+  if (dwarf) dwarf_end(dwarf);
+  close(fd);
+  return claiming;
+}
+
+// The 1-based line of `file` holding `text`, or 0.
+int64_t LineHolding(const std::string& file, const std::string& text) {
+  std::ifstream input(file);
+  std::string line;
+  for (int64_t number = 1; std::getline(input, line); ++number) {
+    if (line.find(text) != std::string::npos) return number;
+  }
+  return 0;
+}
+
+TEST_F(SymbolizeTest, TheKeptCopyOfACOMDATFunctionDescribesIt) {
+  // tests/programs/symbolize/comdat_gather.h: Gather's two copies differ in
+  // their inlining; the linker keeps the first in link order and points the
+  // other's DWARF at it. Whichever comes first, its frames are the answer.
+  struct Case {
+    std::string binary;
+    std::vector<std::string> functions;  // innermost first
+    std::string innermost_text;          // the source text of the malloc call's line
+  };
+  const Case cases[] = {
+      {kComdatDirectFirst, {"Gather"}, "int* values = static_cast<int*>(std::malloc(count * 3));"},
+      {kComdatViaAllocateFirst, {"Allocate", "Gather"}, "inline void* Allocate(int count) { return std::malloc"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.binary);
+    uint64_t site = CallSite(c.binary, "_Z6Gatheri", "malloc");
+    // The premise: both copies' units claim the call (else this binary
+    // tests nothing).
+    ASSERT_EQ(UnitsClaiming(c.binary, site), 2);
+    PreloadProfile builder;
+    size_t exe = builder.AddMapping(c.binary, kPieLoadBase, c.binary);
+    builder.AddLocation(exe, site, "");
+    Profile& p = builder.profile();
+    EXPECT_THAT(Symbolize(p, {}).warnings, IsEmpty());
+    const Location& location = p.locations[0];
+    ASSERT_EQ(location.lines.size(), c.functions.size()) << DescribeFrames(p, location);
+    for (size_t k = 0; k < c.functions.size(); ++k)
+      EXPECT_EQ(FunctionOf(p, location, k).name, c.functions[k]) << DescribeFrames(p, location);
+    const std::string& header = FunctionOf(p, location, 0).filename;
+    EXPECT_THAT(header, ::testing::EndsWith("/comdat_gather.h"));
+    EXPECT_EQ(location.lines[0].line, LineHolding(header, c.innermost_text));
+    if (c.functions.size() == 2) EXPECT_EQ(location.lines[1].line, LineHolding(header, "(Allocate(count));"));
+  }
 }
 
 TEST_F(SymbolizeTest, SkipsPseudoMappingsAndInvalidProfiles) {
