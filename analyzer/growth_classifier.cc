@@ -36,7 +36,9 @@
 //
 // The rule
 // --------
-// The first 20% of the series' duration (or a set warm-up) is not judged.
+// The first 20% of the series' duration, but never more than 20% of its
+// snapshots (one long interval late in the run would otherwise make most of
+// them warm-up), or a set warm-up in seconds, is not judged.
 // In the rest, the window, a site is a LEAK when all of these hold:
 //  1. Trend: Mann-Kendall, one-sided p <= 0.01 (exact for <= 10 untied
 //     snapshots, else normal with tie correction). Rank-based, so it holds
@@ -57,10 +59,14 @@
 //     (a cache that filled during the first half is flat there), and it did
 //     not slow to less than half the early half's slope with >= 3 sigma (a
 //     cache still filling, but saturating; "half" so that the jitter of the
-//     snapshots' own timing is not taken for saturation). The price: a
-//     half-window slope has 2 sqrt(2) times the relative noise of the whole
-//     window's, so a leak is caught reliably (>= 95%) once its growth is
-//     ~10 sigma, not ~5.
+//     snapshots' own timing is not taken for saturation). Judged with
+//     slopes in time and again in snapshot order, and met when either
+//     meets it: one long interval (the program stalled, a snapshot came
+//     late) makes a steady leak look saturated in time, and a burst of
+//     snapshots makes it look saturated in order; a cache that fills and
+//     stops is flat late along both. The price: a half-window slope has
+//     2 sqrt(2) times the relative noise of the whole window's, so a leak is
+//     caught reliably (>= 95%) once its growth is ~10 sigma, not ~5.
 //  4. It never gave memory back: no significant fall in the window (a drop
 //     of >= 25% of the window's range and >= max(3, sqrt(2 ln(n / 0.05)))
 //     sigma, the Gaussian tail bound that keeps the chance of any false
@@ -269,16 +275,20 @@ TrendTest MannKendall(const std::vector<double>& y) {
   return result;
 }
 
+// What slopes are measured against: the snapshots' times, or their order
+// (every interval between snapshots counting the same).
+enum class Axis { kTime, kOrder };
+
 // The judged snapshots (thinned to kMaxWindowPoints) and linear statistics
-// over them.
+// over them, along `axis`.
 class Window {
  public:
-  Window(const Series& s, size_t begin, size_t end) : s_(s) {
+  Window(const Series& s, size_t begin, size_t end, Axis axis = Axis::kTime) : s_(s), axis_(axis) {
     size_t n = end - begin, k = std::min(n, kMaxWindowPoints);
     for (size_t a = 0; a < k; ++a) index_.push_back(begin + (k == 1 ? 0 : a * (n - 1) / (k - 1)));
   }
   size_t size() const { return index_.size(); }
-  double t(size_t a) const { return s_.t(index_[a]); }
+  double x(size_t a) const { return axis_ == Axis::kTime ? s_.t(index_[a]) : static_cast<double>(index_[a]); }
   double y(size_t a) const { return s_.y(index_[a]); }
   std::vector<double> Values() const {
     std::vector<double> values;
@@ -290,12 +300,12 @@ class Window {
   // positions [from, to), zero elsewhere.
   std::vector<double> SlopeWeights(size_t from, size_t to) const {
     std::vector<double> c(size(), 0.0);
-    double mean_t = 0, sxx = 0;
-    for (size_t a = from; a < to; ++a) mean_t += t(a);
-    mean_t /= static_cast<double>(to - from);
-    for (size_t a = from; a < to; ++a) sxx += (t(a) - mean_t) * (t(a) - mean_t);
+    double mean_x = 0, sxx = 0;
+    for (size_t a = from; a < to; ++a) mean_x += x(a);
+    mean_x /= static_cast<double>(to - from);
+    for (size_t a = from; a < to; ++a) sxx += (x(a) - mean_x) * (x(a) - mean_x);
     if (sxx <= 0) return c;
-    for (size_t a = from; a < to; ++a) c[a] = (t(a) - mean_t) / sxx;
+    for (size_t a = from; a < to; ++a) c[a] = (x(a) - mean_x) / sxx;
     return c;
   }
 
@@ -328,12 +338,12 @@ class Window {
     size_t points = 0;
     for (auto [from, to] : pieces) {
       double slope = Apply(SlopeWeights(from, to));
-      double mean_t = 0, mean_y = 0;
-      for (size_t a = from; a < to; ++a) mean_t += t(a), mean_y += y(a);
-      mean_t /= static_cast<double>(to - from);
+      double mean_x = 0, mean_y = 0;
+      for (size_t a = from; a < to; ++a) mean_x += x(a), mean_y += y(a);
+      mean_x /= static_cast<double>(to - from);
       mean_y /= static_cast<double>(to - from);
       for (size_t a = from; a < to; ++a) {
-        double r = y(a) - mean_y - slope * (t(a) - mean_t);
+        double r = y(a) - mean_y - slope * (x(a) - mean_x);
         sum += r * r;
       }
       points += to - from;
@@ -352,30 +362,80 @@ class Window {
 
  private:
   const Series& s_;
+  Axis axis_;
   std::vector<size_t> index_;
 };
 
-// Theil-Sen slope (median of pairwise slopes) of [begin, end), thinned to
-// kMaxWindowPoints bins (median time and value of each).
-double TheilSenSlope(const Series& s, size_t begin, size_t end) {
-  std::vector<double> ts, ys;
+// Theil-Sen slope (median of pairwise slopes) of [begin, end) per
+// snapshot, thinned to kMaxWindowPoints bins (median position and value of
+// each). Per snapshot rather than per second: a stall of the program or a
+// late snapshot (one long interval) would otherwise stretch a slope taken
+// from the other intervals over it.
+double TheilSenSlopePerSnapshot(const Series& s, size_t begin, size_t end) {
+  std::vector<double> xs, ys;
   size_t n = end - begin, bins = std::min(n, kMaxWindowPoints);
   for (size_t b = 0; b < bins; ++b) {
-    std::vector<double> bt, by;
+    std::vector<double> bx, by;
     for (size_t i = begin + b * n / bins; i < begin + (b + 1) * n / bins; ++i) {
-      bt.push_back(s.t(i));
+      bx.push_back(static_cast<double>(i));
       by.push_back(s.y(i));
     }
-    ts.push_back(Median(std::move(bt)));
+    xs.push_back(Median(std::move(bx)));
     ys.push_back(Median(std::move(by)));
   }
   std::vector<double> slopes;
-  for (size_t i = 0; i < ts.size(); ++i) {
-    for (size_t j = i + 1; j < ts.size(); ++j) {
-      if (ts[j] > ts[i]) slopes.push_back((ys[j] - ys[i]) / (ts[j] - ts[i]));
-    }
+  for (size_t i = 0; i < xs.size(); ++i) {
+    for (size_t j = i + 1; j < xs.size(); ++j) slopes.push_back((ys[j] - ys[i]) / (xs[j] - xs[i]));
   }
   return Median(std::move(slopes));
+}
+
+// Rule 2's least-squares line over the window along one axis.
+struct LineFit {
+  double growth = 0;         // bytes over the window
+  double z = 0;              // growth over its noise
+  double blocks = 0;         // growth in sampled blocks (absolute)
+  double line_residual = 0;  // the scatter around the line
+  bool Sized() const { return z >= kGrowthZ && blocks >= kMinEvidenceBlocks; }
+};
+
+LineFit FitLine(const Series& s, const Window& window) {
+  LineFit fit;
+  const size_t k = window.size();
+  const std::vector<double> whole = window.SlopeWeights(0, k);
+  const double span = window.x(k - 1) - window.x(0);
+  fit.line_residual = window.ResidualVariance({{0, k}});
+  fit.growth = window.Apply(whole) * span;
+  fit.z = ZScore(fit.growth, window.Variance(whole, fit.line_residual) * span * span);
+  fit.blocks = std::abs(s.Blocks(fit.growth));
+  return fit;
+}
+
+// Rule 3 along one axis: whether the late half of the window still grows
+// and did not slow down.
+struct Sustained {
+  bool sustained = false;
+  double late_z = 0;
+  double slowdown_z = 0;
+};
+
+Sustained JudgeSustained(const Window& window, double line_residual) {
+  const size_t k = window.size();
+  // Early and late parts of the window, sharing one snapshot.
+  const size_t mid = static_cast<size_t>((1 - kLateFraction) * static_cast<double>(k - 1));
+  const std::vector<double> early = window.SlopeWeights(0, mid + 1), late = window.SlopeWeights(mid, k);
+  const double early_slope = window.Apply(early), late_slope = window.Apply(late);
+  // Two lines need 7 points to leave 3 degrees of freedom; below, the
+  // one-line scatter stands in.
+  const double residual = k >= 7 ? window.ResidualVariance({{0, mid + 1}, {mid, k}}) : line_residual;
+  std::vector<double> slowdown(k);
+  for (size_t i = 0; i < k; ++i) slowdown[i] = early[i] - late[i];
+  Sustained result;
+  result.late_z = ZScore(late_slope, window.Variance(late, residual));
+  result.slowdown_z = ZScore(early_slope - late_slope, window.Variance(slowdown, residual));
+  const bool slowed = result.slowdown_z >= kSlowdownZ && late_slope < kSlowdownRatio * early_slope;
+  result.sustained = result.late_z >= kLateGrowthZ && !slowed;
+  return result;
 }
 
 struct Swings {
@@ -483,24 +543,29 @@ GrowthVerdict ClassifyGrowth(const SiteHistory& history, const GrowthOptions& op
   const double warmup = options.warmup_seconds ? *options.warmup_seconds : options.warmup_fraction * (s.t(n - 1) - t0);
   size_t begin = 0;
   while (begin + 1 < n && s.t(begin) - t0 < warmup) ++begin;
+  if (!options.warmup_seconds) {
+    // Nor more than that fraction of the snapshots: one long interval late
+    // in the run (a stall) would otherwise make most of them warm-up.
+    const double by_order = std::ceil(options.warmup_fraction * static_cast<double>(n - 1) - 1e-9);
+    begin = std::min(begin, static_cast<size_t>(std::max(0.0, by_order)));
+  }
   const size_t end = n, m = end - begin;
   v.window_begin = begin;
   v.judged = m >= kMinJudgedSnapshots;
 
   const double window_seconds = s.t(end - 1) - s.t(begin);
-  if (m >= 2 && window_seconds > 0) {
-    v.growth_bytes_per_sec = TheilSenSlope(s, begin, end);
-    v.growth_bytes = v.growth_bytes_per_sec * window_seconds;
+  if (m >= 2) {
+    v.growth_bytes = TheilSenSlopePerSnapshot(s, begin, end) * static_cast<double>(m - 1);
+    if (window_seconds > 0) v.growth_bytes_per_sec = v.growth_bytes / window_seconds;
   }
-  const Window window(s, begin, end);
-  const size_t k = window.size();
+  // Rules 2 and 3 are judged with slopes in time and again in snapshot
+  // order (see rule 3 above).
+  const Window window(s, begin, end), ordered(s, begin, end, Axis::kOrder);
   const TrendTest trend = MannKendall(window.Values());
   v.trend_z = trend.z;
-  const std::vector<double> whole = window.SlopeWeights(0, k);
-  const double line_residual = window.ResidualVariance({{0, k}});
-  const double fit_growth = window.Apply(whole) * window_seconds;
-  v.growth_z = ZScore(fit_growth, window.Variance(whole, line_residual) * window_seconds * window_seconds);
-  v.evidence_blocks = std::abs(s.Blocks(fit_growth));
+  const LineFit in_time = FitLine(s, window), in_order = FitLine(s, ordered);
+  v.growth_z = in_time.z;
+  v.evidence_blocks = in_time.blocks;
   const Swings series_swings = CountSwings(s, 0, end), window_swings = CountSwings(s, begin, end);
   v.falls = series_swings.falls;
 
@@ -524,34 +589,33 @@ GrowthVerdict ClassifyGrowth(const SiteHistory& history, const GrowthOptions& op
     v.reason = absl::StrFormat("falls back %d times; its lowest level does not keep rising", series_swings.falls);
     return v;
   }
-  const bool sized = v.growth_z >= kGrowthZ && v.evidence_blocks >= kMinEvidenceBlocks;
+  const bool sized = in_time.Sized() || in_order.Sized();
   size_t rises = 0;
   for (size_t i = begin; i + 1 < end; ++i) rises += s.y(i + 1) > s.y(i);
   const bool repeated = rises >= kMinRises && v.growth_bytes > 0;
   if (v.judged && window_swings.falls == 0 && trend.p_increasing <= kTrendAlpha && sized && repeated) {
-    // Rule 3: early and late parts of the window, sharing one snapshot.
-    const size_t mid = static_cast<size_t>((1 - kLateFraction) * static_cast<double>(k - 1));
-    const std::vector<double> early = window.SlopeWeights(0, mid + 1), late = window.SlopeWeights(mid, k);
-    const double early_slope = window.Apply(early), late_slope = window.Apply(late);
-    // Two lines need 7 points to leave 3 degrees of freedom; below, the
-    // one-line scatter stands in.
-    const double residual = k >= 7 ? window.ResidualVariance({{0, mid + 1}, {mid, k}}) : line_residual;
-    std::vector<double> slowdown(k);
-    for (size_t i = 0; i < k; ++i) slowdown[i] = early[i] - late[i];
-    const double late_z = ZScore(late_slope, window.Variance(late, residual));
-    const double slowdown_z = ZScore(early_slope - late_slope, window.Variance(slowdown, residual));
-    const bool slowed = slowdown_z >= kSlowdownZ && late_slope < kSlowdownRatio * early_slope;
-    if (late_z >= kLateGrowthZ && !slowed) {
+    // Rule 3 along each axis on which rule 2 holds.
+    const Sustained time_shape = in_time.Sized() ? JudgeSustained(window, in_time.line_residual) : Sustained{};
+    const Sustained order_shape =
+        in_order.Sized() ? JudgeSustained(ordered, in_order.line_residual) : Sustained{};
+    const bool by_order = !time_shape.sustained && (order_shape.sustained || !in_time.Sized());
+    const Sustained& shown = by_order ? order_shape : time_shape;
+    if (by_order) {
+      v.growth_z = in_order.z;
+      v.evidence_blocks = in_order.blocks;
+    }
+    if (shown.sustained) {
       v.kind = GrowthKind::kLeak;
       v.reason = absl::StrFormat(
-          "grows through the run (trend z=%.1f; growth %.1f sigma, %.0f sampled blocks; late half %.1f sigma)",
-          v.trend_z, v.growth_z, v.evidence_blocks, late_z);
+          "grows through the run (trend z=%.1f; growth %.1f sigma, %.0f sampled blocks; late half %.1f sigma%s)",
+          v.trend_z, v.growth_z, v.evidence_blocks, shown.late_z, by_order ? ", in snapshot order" : "");
       return v;
     }
     v.kind = GrowthKind::kPlateau;
-    v.reason = late_z < kLateGrowthZ
-                   ? absl::StrFormat("grew, but not in the late half of the run (%.1f sigma)", late_z)
-                   : absl::StrFormat("grew, but slowed to less than half its early rate (%.1f sigma)", slowdown_z);
+    v.reason = shown.late_z < kLateGrowthZ
+                   ? absl::StrFormat("grew, but not in the late half of the run (%.1f sigma)", shown.late_z)
+                   : absl::StrFormat("grew, but slowed to less than half its early rate (%.1f sigma)",
+                                     shown.slowdown_z);
     return v;
   }
   if (v.judged && trend.p_decreasing <= kTrendAlpha && v.growth_z <= -kGrowthZ &&

@@ -71,7 +71,8 @@ SiteHistory SampledHistory(std::vector<double> seconds, std::vector<double> inus
 struct GrowthOptions {
   // The first part of the series is warm-up and not judged: growth there is
   // never a leak. When warmup_seconds is set it is used instead of the
-  // fraction of the series' duration.
+  // fraction, which applies to the series' duration and to its snapshots,
+  // whichever ends first.
   double warmup_fraction = 0.2;
   std::optional<double> warmup_seconds;
 };
@@ -89,8 +90,9 @@ struct GrowthVerdict {
   // Index of the first snapshot after the warm-up.
   size_t window_begin = 0;
   // Growth after the warm-up: the Theil-Sen slope of the judged snapshots
-  // (bytes per second; robust to a stray snapshot) and that slope times
-  // their duration.
+  // per snapshot (robust to a stray snapshot, and to uneven intervals)
+  // times their number of intervals, and that over their duration (the
+  // average rate; 0 when they share one time).
   double growth_bytes_per_sec = 0;
   double growth_bytes = 0;
   // The least-squares growth after the warm-up over its noise (infinite

@@ -72,6 +72,8 @@ json ProcessJson(const ReportProcess& p, size_t max_sites) {
   process["duration_sec"] = t.seconds.empty() ? 0.0 : t.seconds.back();
   process["timed"] = t.timed;
   process["judged"] = t.judged();
+  // The snapshots before the first judged one (the warm-up).
+  process["warmup_snapshots"] = t.total.verdict.window_begin;
   if (p.failed) {
     process["verdict"] = *p.failed ? "fail" : "pass";
     process["failures"] = p.failures;

@@ -96,6 +96,17 @@ SiteHistory Exact(std::vector<double> truth, double jitter, Draw& draw) {
   return SampledHistory(seconds, truth, {}, 1);
 }
 
+// `h` with one interval between snapshots, anywhere, 2-20x as long as the
+// others (the program stalled, or a snapshot came late).
+SiteHistory WithOneLongInterval(SiteHistory h, Draw& draw) {
+  size_t n = h.seconds.size();
+  if (n < 2) return h;
+  size_t at = 1 + draw.rng() % (n - 1);
+  double extra = (draw.LogUniform(2, 20) - 1) * (h.seconds[at] - h.seconds[at - 1]);
+  for (size_t i = at; i < n; ++i) h.seconds[i] += extra;
+  return h;
+}
+
 std::vector<Family> Families() {
   using namespace testing;  // the shapes
   return {
@@ -107,6 +118,13 @@ std::vector<Family> Families() {
        [](Draw& d) {
          return Sampled({{Plateau(d.Length(), d.LogUniform(8 * kMiB, 256 * kMiB), d.Uniform(0.05, 0.5)), d.Churn()}},
                         d);
+       }},
+      {"bounded cache as above, one interval 2-20x the others", false, 5000, 0.01,
+       [](Draw& d) {
+         return WithOneLongInterval(
+             Sampled({{Plateau(d.Length(), d.LogUniform(8 * kMiB, 256 * kMiB), d.Uniform(0.05, 0.5)), d.Churn()}},
+                     d),
+             d);
        }},
       {"cache saturating as 1 - exp(-t / 3-13% of the run)", false, 5000, 0.01,
        [](Draw& d) {
@@ -134,6 +152,15 @@ std::vector<Family> Families() {
          return Sampled({{LinearLeak(n, 0, GrowthFor(d.Uniform(24, 128))), 0.0},
                          {Flat(n, d.Uniform(0, 1) < 0.3 ? 0 : d.LogUniform(1 * kMiB, 1024 * kMiB)), 0.0}},
                         d);
+       }},
+      {"leak as above, one interval 2-20x the others", true, 5000, 0.03,
+       [](Draw& d) {
+         size_t n = d.Length();
+         return WithOneLongInterval(
+             Sampled({{LinearLeak(n, 0, GrowthFor(d.Uniform(24, 128))), 0.0},
+                      {Flat(n, d.Uniform(0, 1) < 0.3 ? 0 : d.LogUniform(1 * kMiB, 1024 * kMiB)), 0.0}},
+                     d),
+             d);
        }},
       {"step leak, >= 5 steps, one every 3-4 snapshots, 32-128 blocks", true, 5000, 0.02,
        [](Draw& d) {

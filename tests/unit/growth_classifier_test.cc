@@ -197,6 +197,47 @@ TEST(ClassifyGrowthTest, SnapshotTimingJitterIsNotSaturation) {
   EXPECT_EQ(ClassifyGrowth(h).kind, GrowthKind::kLeak) << ClassifyGrowth(h).reason;
 }
 
+TEST(ClassifyGrowthTest, OneLongIntervalIsNotSaturationWhereverItFalls) {
+  // A leak of 1 MiB per snapshot, snapshots 30 ms apart but for one interval
+  // of 600 ms (the program stalled, say on a loaded machine): in time the
+  // growth bends wherever the stall falls, in snapshot order it is steady.
+  for (int stall = 1; stall < 15; ++stall) {
+    SCOPED_TRACE(stall);
+    std::vector<double> seconds, inuse;
+    double t = 0;
+    for (int i = 0; i < 16; ++i) {
+      seconds.push_back(t);
+      inuse.push_back(kMiB * (i + 1));
+      t += i == stall ? 0.6 : 0.03;
+    }
+    GrowthVerdict v = ClassifyGrowth(SampledHistory(seconds, inuse, {}, 1));
+    EXPECT_EQ(v.kind, GrowthKind::kLeak) << v.reason;
+    // The warm-up ends at 20% of the time or of the snapshots, whichever
+    // comes first: a late stall does not make most snapshots warm-up.
+    EXPECT_LE(v.window_begin, 3u);
+    // What it grew after the warm-up, however long the intervals.
+    EXPECT_DOUBLE_EQ(v.growth_bytes, inuse.back() - inuse[v.window_begin]);
+    EXPECT_DOUBLE_EQ(v.growth_bytes_per_sec, v.growth_bytes / (seconds.back() - seconds[v.window_begin]));
+  }
+}
+
+TEST(ClassifyGrowthTest, CacheFilledBeforeAStallIsStillAPlateau) {
+  // A cache filling for 8 of 20 snapshots, flat after, with one long
+  // interval anywhere: flat late in time and in order alike.
+  for (int stall = 1; stall < 19; ++stall) {
+    SCOPED_TRACE(stall);
+    std::vector<double> seconds, inuse;
+    double t = 0;
+    for (int i = 0; i < 20; ++i) {
+      seconds.push_back(t);
+      inuse.push_back(64 * kMiB * std::min(1.0, i / 8.0));
+      t += i == stall ? 10.0 : 1.0;
+    }
+    GrowthVerdict v = ClassifyGrowth(SampledHistory(seconds, inuse, {}, kDefaultPeriod));
+    EXPECT_EQ(v.kind, GrowthKind::kPlateau) << v.reason;
+  }
+}
+
 TEST(ClassifyGrowthTest, LeakUnderALargeStableHeapAtTheSameSite) {
   // 1 GiB of long-lived blocks and a 16 MiB leak (32 sampled blocks): the
   // stable blocks keep their sampling decision and add no noise.

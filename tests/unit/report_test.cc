@@ -128,6 +128,8 @@ TEST(JsonReportTest, CheckHasTheFixedShape) {
   EXPECT_EQ(cache["growth_bytes"], std::llround(trend_site.verdict.growth_bytes));
   EXPECT_DOUBLE_EQ(cache["growth_bytes_per_sec"].get<double>(), trend_site.verdict.growth_bytes_per_sec);
   EXPECT_EQ(cache["inuse_bytes"][5], std::llround(trend_site.inuse_bytes[5]));
+  EXPECT_EQ(leaky["warmup_snapshots"], f.result.processes[0].trend.total.verdict.window_begin);
+  EXPECT_GT(leaky["warmup_snapshots"].get<size_t>(), 0u);
   // The hostile name survives as valid UTF-8 (bad bytes replaced).
   std::string hostile = leaky["sites"][1]["site"];
   EXPECT_THAT(hostile, HasSubstr("Evil<&>\"'|`*_\x01"));
