@@ -61,6 +61,22 @@ TEST(PreloadRobustnessTest, ChildrenFromPosixSpawnVforkAndSystem) {
   }
 }
 
+TEST(PreloadRobustnessTest, DoubleForkDaemonWritesItsOwnProfile) {
+  std::string dir = MakeTempDir("out");
+  ProcessResult r = RunUnderPreload({TestProgram("daemonize")}, dir, RateOne());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(r.out.rfind("daemon ", 0), 0u) << r.out;
+  pid_t daemon = std::stoi(r.out.substr(7));
+  // The daemon outlives the program we ran: wait for its exit profile.
+  std::string file = ExitProfilePath(dir, daemon);
+  struct stat st;
+  for (int i = 0; i < 200 && stat(file.c_str(), &st) != 0; ++i) usleep(25000);
+  ASSERT_EQ(stat(file.c_str(), &st), 0) << "the daemon's exit profile never appeared";
+  perftools::profiles::Profile p = ReadProfile(file);
+  EXPECT_EQ(TotalsAtLeaf(p, "KeepInDaemon"), (HeapTotals{9, 9 * 3456, 9, 9 * 3456}));
+  EXPECT_EQ(CommentValue(p, "pid"), std::to_string(daemon));
+}
+
 TEST(PreloadRobustnessTest, TenThousandShortLivedThreads) {
   std::string dir = MakeTempDir("out");
   ProcessResult r = RunUnderPreload({TestProgram("threads_churn"), "10000"}, dir, RateOne(), 120);
