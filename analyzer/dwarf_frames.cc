@@ -147,6 +147,44 @@ bool InRanges(const std::vector<AddressRange>& ranges, Dwarf_Addr pc) {
   return false;
 }
 
+// Address intervals [low, high), each with a value, for stabbing queries:
+// sorted by low, with the running maximum of high, so that a backward scan
+// from an address stops as soon as no earlier interval can reach it.
+template <typename T>
+class IntervalIndex {
+ public:
+  void Add(Dwarf_Addr low, Dwarf_Addr high, T value) { entries_.push_back({low, high, std::move(value)}); }
+
+  // After the last Add.
+  void Build() {
+    std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) { return a.low < b.low; });
+    Dwarf_Addr highest = 0;
+    for (const Entry& entry : entries_) max_high_.push_back(highest = std::max(highest, entry.high));
+  }
+
+  // Calls visit(value) for each interval holding `pc`, the latest starting
+  // first, until it returns false.
+  template <typename Visit>
+  void ForEachHolding(Dwarf_Addr pc, Visit visit) const {
+    size_t j = std::upper_bound(entries_.begin(), entries_.end(), pc,
+                                [](Dwarf_Addr pc, const Entry& entry) { return pc < entry.low; }) -
+               entries_.begin();
+    while (j > 0 && max_high_[j - 1] > pc) {
+      --j;
+      if (pc < entries_[j].high && !visit(entries_[j].value)) return;
+    }
+  }
+
+ private:
+  struct Entry {
+    Dwarf_Addr low;
+    Dwarf_Addr high;
+    T value;
+  };
+  std::vector<Entry> entries_;
+  std::vector<Dwarf_Addr> max_high_;  // max_high_[i]: the highest `high` in entries_[0..i]
+};
+
 // One compile unit's functions with code (each subprogram with its inlined
 // instances nested as in the DIE tree) and the scopes that qualify names
 // (namespaces, types, functions), from a single walk of its DIEs.
@@ -154,29 +192,18 @@ class CompileUnitIndex {
  public:
   explicit CompileUnitIndex(Dwarf_Die* unit) {
     Walk(unit, -1, -1, 0);
-    std::sort(subprograms_.begin(), subprograms_.end(),
-              [](const Interval& a, const Interval& b) { return a.low < b.low; });
-    Dwarf_Addr highest = 0;
-    for (const Interval& interval : subprograms_)
-      max_high_.push_back(highest = std::max(highest, interval.high));
+    subprograms_.Build();
   }
 
   // The subprogram containing `pc` and the inlined instances around it,
   // innermost first; empty when no subprogram has code there.
   std::vector<Dwarf_Die> FunctionsAt(Dwarf_Addr pc) const {
-    // The last subprogram range starting at or before pc that contains it;
-    // max_high_ stops the backward scan as soon as none can.
-    size_t j = std::upper_bound(subprograms_.begin(), subprograms_.end(), pc,
-                                [](Dwarf_Addr pc, const Interval& interval) { return pc < interval.low; }) -
-               subprograms_.begin();
+    // The subprogram range holding pc that starts last.
     std::optional<size_t> node;
-    while (j > 0 && max_high_[j - 1] > pc) {
-      --j;
-      if (subprograms_[j].low <= pc && pc < subprograms_[j].high) {
-        node = subprograms_[j].node;
-        break;
-      }
-    }
+    subprograms_.ForEachHolding(pc, [&node](size_t code) {
+      node = code;
+      return false;
+    });
     if (!node) return {};
     std::vector<Dwarf_Die> chain = {code_[*node].die};
     for (bool deeper = true; deeper;) {
@@ -212,11 +239,6 @@ class CompileUnitIndex {
     std::vector<AddressRange> ranges;
     std::vector<size_t> inlined;  // indices into code_ of the instances directly inside
   };
-  struct Interval {
-    Dwarf_Addr low;
-    Dwarf_Addr high;
-    size_t node;  // index into code_
-  };
   struct Scope {
     Dwarf_Die die;
     int parent;  // index into scopes_, -1 at the top
@@ -246,7 +268,7 @@ class CompileUnitIndex {
           if (!ranges.empty()) {
             code = static_cast<int>(code_.size());
             for (const AddressRange& range : ranges)
-              subprograms_.push_back({range.first, range.second, code_.size()});
+              subprograms_.Add(range.first, range.second, code_.size());
             code_.push_back({child, std::move(ranges), {}});
           }
           break;
@@ -274,8 +296,7 @@ class CompileUnitIndex {
   }
 
   std::vector<CodeNode> code_;
-  std::vector<Interval> subprograms_;  // sorted by low
-  std::vector<Dwarf_Addr> max_high_;   // max_high_[i]: the highest `high` in subprograms_[0..i]
+  IntervalIndex<size_t> subprograms_;  // subprogram ranges -> index into code_
   std::vector<Scope> scopes_;
   absl::flat_hash_map<const void*, size_t> scope_index_;  // DIE address -> index into scopes_
 };
@@ -300,39 +321,27 @@ class UnitRanges {
     while (dwarf_get_units(dwarf, cu, &next, &version, &unit_type, &unit, nullptr) == 0) {
       cu = next;
       if (unit_type != DW_UT_compile && unit_type != DW_UT_partial) continue;
-      for (const AddressRange& range : Ranges(&unit)) intervals_.push_back({range.first, range.second, order});
+      for (const AddressRange& range : Ranges(&unit)) ranges_.Add(range.first, range.second, order);
       units_.push_back(unit);
       ++order;
     }
-    std::sort(intervals_.begin(), intervals_.end(),
-              [](const Interval& a, const Interval& b) { return a.low < b.low; });
-    Dwarf_Addr highest = 0;
-    for (const Interval& interval : intervals_) max_high_.push_back(highest = std::max(highest, interval.high));
+    ranges_.Build();
   }
 
   // The first unit whose ranges hold `pc`, if any.
   std::optional<Dwarf_Die> UnitAt(Dwarf_Addr pc) const {
-    size_t j = std::upper_bound(intervals_.begin(), intervals_.end(), pc,
-                                [](Dwarf_Addr pc, const Interval& interval) { return pc < interval.low; }) -
-               intervals_.begin();
     std::optional<size_t> first;
-    while (j > 0 && max_high_[j - 1] > pc) {
-      --j;
-      if (pc < intervals_[j].high && (!first || intervals_[j].unit < *first)) first = intervals_[j].unit;
-    }
+    ranges_.ForEachHolding(pc, [&first](size_t unit) {
+      if (!first || unit < *first) first = unit;
+      return true;
+    });
     if (!first) return std::nullopt;
     return units_[*first];
   }
 
  private:
-  struct Interval {
-    Dwarf_Addr low;
-    Dwarf_Addr high;
-    size_t unit;  // index into units_, in .debug_info order
-  };
-  std::vector<Dwarf_Die> units_;
-  std::vector<Interval> intervals_;  // sorted by low
-  std::vector<Dwarf_Addr> max_high_;  // max_high_[i]: the highest `high` in intervals_[0..i]
+  std::vector<Dwarf_Die> units_;      // in .debug_info order
+  IntervalIndex<size_t> ranges_;      // unit ranges -> index into units_
 };
 
 struct DwflDeleter {

@@ -197,19 +197,27 @@ TEST(ClassifyGrowthTest, SnapshotTimingJitterIsNotSaturation) {
   EXPECT_EQ(ClassifyGrowth(h).kind, GrowthKind::kLeak) << ClassifyGrowth(h).reason;
 }
 
+// Times of n snapshots `interval` seconds apart, but for the interval after
+// snapshot `stall`, which lasts `stall_interval`.
+std::vector<double> TimesWithAStall(size_t n, size_t stall, double interval, double stall_interval) {
+  std::vector<double> seconds;
+  double t = 0;
+  for (size_t i = 0; i < n; ++i) {
+    seconds.push_back(t);
+    t += i == stall ? stall_interval : interval;
+  }
+  return seconds;
+}
+
 TEST(ClassifyGrowthTest, OneLongIntervalIsNotSaturationWhereverItFalls) {
   // A leak of 1 MiB per snapshot, snapshots 30 ms apart but for one interval
   // of 600 ms (the program stalled, say on a loaded machine): in time the
   // growth bends wherever the stall falls, in snapshot order it is steady.
-  for (int stall = 1; stall < 15; ++stall) {
+  std::vector<double> inuse;
+  for (int i = 0; i < 16; ++i) inuse.push_back(kMiB * (i + 1));
+  for (size_t stall = 1; stall < 15; ++stall) {
     SCOPED_TRACE(stall);
-    std::vector<double> seconds, inuse;
-    double t = 0;
-    for (int i = 0; i < 16; ++i) {
-      seconds.push_back(t);
-      inuse.push_back(kMiB * (i + 1));
-      t += i == stall ? 0.6 : 0.03;
-    }
+    std::vector<double> seconds = TimesWithAStall(16, stall, 0.03, 0.6);
     GrowthVerdict v = ClassifyGrowth(SampledHistory(seconds, inuse, {}, 1));
     EXPECT_EQ(v.kind, GrowthKind::kLeak) << v.reason;
     // The warm-up ends at 20% of the time or of the snapshots, whichever
@@ -224,16 +232,11 @@ TEST(ClassifyGrowthTest, OneLongIntervalIsNotSaturationWhereverItFalls) {
 TEST(ClassifyGrowthTest, CacheFilledBeforeAStallIsStillAPlateau) {
   // A cache filling for 8 of 20 snapshots, flat after, with one long
   // interval anywhere: flat late in time and in order alike.
-  for (int stall = 1; stall < 19; ++stall) {
+  std::vector<double> inuse;
+  for (int i = 0; i < 20; ++i) inuse.push_back(64 * kMiB * std::min(1.0, i / 8.0));
+  for (size_t stall = 1; stall < 19; ++stall) {
     SCOPED_TRACE(stall);
-    std::vector<double> seconds, inuse;
-    double t = 0;
-    for (int i = 0; i < 20; ++i) {
-      seconds.push_back(t);
-      inuse.push_back(64 * kMiB * std::min(1.0, i / 8.0));
-      t += i == stall ? 10.0 : 1.0;
-    }
-    GrowthVerdict v = ClassifyGrowth(SampledHistory(seconds, inuse, {}, kDefaultPeriod));
+    GrowthVerdict v = ClassifyGrowth(SampledHistory(TimesWithAStall(20, stall, 1.0, 10.0), inuse, {}, kDefaultPeriod));
     EXPECT_EQ(v.kind, GrowthKind::kPlateau) << v.reason;
   }
 }
