@@ -346,6 +346,7 @@ class Bench:
         s = self.settings
         configs = self.micro_configs()
         results = {name: {} for name, _ in configs}  # config -> benchmark -> [CPU ns per op, one per rep]
+        drops = {}  # heapwatch config -> [[samples, dropped], one per rep]
         wall = {name: {} for name, _ in configs}     # the same, wall ns per op (threads together)
         order = list(range(len(configs)))
         for rep in range(s.micro_reps):
@@ -374,8 +375,14 @@ class Bench:
                     cpu_ns = wall_ns * bench["cpu_time"] / bench["real_time"]
                     results[name].setdefault(bench["name"], []).append(cpu_ns)
                     wall[name].setdefault(bench["name"], []).append(wall_ns)
+                if name.startswith("heapwatch"):
+                    figures = self.heapwatch_exit_figures(out_dir)
+                    if figures.get("heapwatch_samples") is not None:
+                        drops.setdefault(name, []).append(
+                            [int(figures["heapwatch_samples"]), int(figures["heapwatch_dropped"] or 0)])
                 shutil.rmtree(out_dir, ignore_errors=True)
         self.data["micro"] = results
+        self.data["micro_drops"] = drops
         self.data["micro_wall"] = wall
 
     def run_instruction_counts(self):
@@ -733,6 +740,20 @@ class Report:
                          "n/a" if None in (g, h) else "%.2fx" % (g / h), wall_ratio])
         self.table(["benchmark", "glibc", "pass-through", "heapwatch", "heapwatch 64 KiB", "heapwatch rate 1",
                     "interposition", "ours", "throughput vs glibc", "wall-time throughput"], rows)
+        drops = self.d.get("micro_drops", {})
+        if drops:
+            parts = []
+            for name, runs in drops.items():
+                taken = sum(r[0] for r in runs)
+                dropped = sum(r[1] for r in runs)
+                parts.append("%s %s of %s (%.1f%%)" % (name, "{:,}".format(dropped), "{:,}".format(taken + dropped),
+                                                      100.0 * dropped / max(1, taken + dropped)))
+            self.w("Samples dropped because the ring was full, over the whole microbenchmark process (all rows, "
+                   "all repetitions): " + "; ".join(parts) + ". Rows that sample often (4-64 KiB pairs and realloc "
+                   "growth sample every ~15th operation, millions of samples a second) outrun the collector; a "
+                   "dropped sample still pays for its stack walk, so the timings stand, but such a profile misses "
+                   "what was dropped (its comments say how much).")
+            self.w()
 
         # Targets from the anchor benchmark, paired by repetition.
         g = base.get(ANCHOR_BENCH, [])
