@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 namespace heapwatch {
 
 std::optional<size_t> ParseCount(std::string_view text) {
@@ -24,6 +26,25 @@ int Fail(std::string_view verb, std::string_view message) {
 
 int Fail(std::string_view verb, const absl::Status& status) {
   return Fail(verb, std::string(status.message().data(), status.message().size()));
+}
+
+std::optional<int> ParseVerbOptions(std::string_view verb, int argc, char** argv, const char* short_options,
+                                    const option* long_options, const char* usage,
+                                    absl::FunctionRef<std::optional<int>(int option, const char* argument)> handle) {
+  optind = 0;  // getopt_long state is global: start over for this verb
+  opterr = 0;
+  for (int c; (c = getopt_long(argc, argv, short_options, long_options, nullptr)) != -1;) {
+    if (c == 'h') {
+      std::fputs(usage, stdout);
+      return 0;
+    }
+    if (c == '?' || c == ':') {
+      std::fputs(usage, stderr);
+      return Fail(verb, absl::StrCat("unknown or incomplete option '", argv[optind - 1], "'"));
+    }
+    if (std::optional<int> status = handle(c, optarg)) return status;
+  }
+  return std::nullopt;
 }
 
 }  // namespace heapwatch

@@ -4,10 +4,13 @@
 #ifndef HEAPWATCH_ANALYZER_CLI_ARGS_H_
 #define HEAPWATCH_ANALYZER_CLI_ARGS_H_
 
+#include <getopt.h>
+
 #include <cstddef>
 #include <optional>
 #include <string_view>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 
 namespace heapwatch {
@@ -21,6 +24,16 @@ std::optional<size_t> ParseCount(std::string_view text);
 int Fail(std::string_view verb, std::string_view message);
 // The same with a status's message (absl's own string_view does not convert).
 int Fail(std::string_view verb, const absl::Status& status);
+
+// Walks a verb's options with getopt_long, from the first (its state is
+// global), handing each of the verb's own to `handle`, which returns nullopt
+// to go on or the exit status to stop with. -h/--help prints `usage` on
+// stdout and stops with 0; an unknown or incomplete option prints it on
+// stderr and stops with 2. nullopt once every option is taken: the operands
+// start at optind. `long_options` ends with a zero entry and has "help".
+std::optional<int> ParseVerbOptions(std::string_view verb, int argc, char** argv, const char* short_options,
+                                    const option* long_options, const char* usage,
+                                    absl::FunctionRef<std::optional<int>(int option, const char* argument)> handle);
 
 }  // namespace heapwatch
 

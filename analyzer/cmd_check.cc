@@ -90,54 +90,50 @@ int CheckCommand(int argc, char** argv) {
                                            {nullptr, 0, nullptr, 0}});
   CheckOptions options;
   ReportOutput output;
-  optind = 0;  // getopt_long state is global: start over for this verb
-  opterr = 0;
-  for (int c; (c = getopt_long(argc, argv, kSeriesShortOptions, long_options.data(), nullptr)) != -1;) {
-    if (std::optional<absl::Status> handled =
-            HandleSeriesOption(c, optarg, /*verdicts=*/true, &options.trend.growth, &output)) {
-      if (!handled->ok()) return Fail("check", *handled);
-      continue;
-    }
-    switch (c) {
-      case kSiteGrowth:
-        if (!ParseLimit(optarg, false, &options.limits.site_growth_bytes)) {
-          return Fail("check", absl::StrCat("--max-site-growth: not a size: '", optarg, "'"));
+  std::optional<int> stop = ParseVerbOptions(
+      "check", argc, argv, kSeriesShortOptions, long_options.data(), kUsage,
+      [&](int c, const char* arg) -> std::optional<int> {
+        if (std::optional<absl::Status> handled =
+                HandleSeriesOption(c, arg, /*verdicts=*/true, &options.trend.growth, &output)) {
+          if (!handled->ok()) return Fail("check", *handled);
+          return std::nullopt;
         }
-        break;
-      case kTotalGrowth:
-        if (!ParseLimit(optarg, false, &options.limits.total_growth_bytes)) {
-          return Fail("check", absl::StrCat("--max-total-growth: not a size: '", optarg, "'"));
+        switch (c) {
+          case kSiteGrowth:
+            if (!ParseLimit(arg, false, &options.limits.site_growth_bytes)) {
+              return Fail("check", absl::StrCat("--max-site-growth: not a size: '", arg, "'"));
+            }
+            break;
+          case kTotalGrowth:
+            if (!ParseLimit(arg, false, &options.limits.total_growth_bytes)) {
+              return Fail("check", absl::StrCat("--max-total-growth: not a size: '", arg, "'"));
+            }
+            break;
+          case kGrowthRate:
+            if (!ParseLimit(arg, true, &options.limits.growth_bytes_per_sec)) {
+              return Fail("check", absl::StrCat("--max-growth-rate: not a rate: '", arg, "'"));
+            }
+            break;
+          case kSuppressions: {
+            absl::StatusOr<Suppressions> file = Suppressions::ReadFile(arg);
+            if (!file.ok()) return Fail("check", file.status());
+            for (const std::string& pattern : file->patterns()) options.suppressions.Add(pattern);
+            break;
+          }
+          case kSuppress:
+            if (*arg == '\0') return Fail("check", "--suppress: empty pattern");
+            options.suppressions.Add(arg);
+            break;
+          case kBaseline: {
+            absl::StatusOr<LeakBaseline> baseline = LeakBaseline::ReadFile(arg);
+            if (!baseline.ok()) return Fail("check", baseline.status());
+            options.baseline = *std::move(baseline);
+            break;
+          }
         }
-        break;
-      case kGrowthRate:
-        if (!ParseLimit(optarg, true, &options.limits.growth_bytes_per_sec)) {
-          return Fail("check", absl::StrCat("--max-growth-rate: not a rate: '", optarg, "'"));
-        }
-        break;
-      case kSuppressions: {
-        absl::StatusOr<Suppressions> file = Suppressions::ReadFile(optarg);
-        if (!file.ok()) return Fail("check", file.status());
-        for (const std::string& pattern : file->patterns()) options.suppressions.Add(pattern);
-        break;
-      }
-      case kSuppress:
-        if (*optarg == '\0') return Fail("check", "--suppress: empty pattern");
-        options.suppressions.Add(optarg);
-        break;
-      case kBaseline: {
-        absl::StatusOr<LeakBaseline> baseline = LeakBaseline::ReadFile(optarg);
-        if (!baseline.ok()) return Fail("check", baseline.status());
-        options.baseline = *std::move(baseline);
-        break;
-      }
-      case 'h':
-        std::fputs(kUsage, stdout);
-        return 0;
-      default:
-        std::fputs(kUsage, stderr);
-        return Fail("check", absl::StrCat("unknown or incomplete option '", argv[optind - 1], "'"));
-    }
-  }
+        return std::nullopt;
+      });
+  if (stop) return *stop;
   absl::StatusOr<std::vector<ProcessSeries>> series = LoadSeriesOperands(argc, argv);
   if (!series.ok()) {
     if (optind >= argc) std::fputs(kUsage, stderr);

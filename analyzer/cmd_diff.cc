@@ -51,39 +51,32 @@ int DiffCommand(int argc, char** argv) {
   std::string format = "text";
   std::string out_path;
   size_t nodecount = kDefaultNodeCount;
-  optind = 0;  // getopt_long state is global: start over for this verb
-  opterr = 0;
-  while (true) {
-    int c = getopt_long(argc, argv, "h", kOptions, nullptr);
-    if (c == -1) break;
-    switch (c) {
-      case kAlloc:
-        options.include_alloc = true;
-        break;
-      case kFormat:
-        format = optarg;
-        if (format != "text" && format != "json") {
-          return Fail("diff", absl::StrCat("--format wants text or json, got '", format, "'"));
+  std::optional<int> stop =
+      ParseVerbOptions("diff", argc, argv, "h", kOptions, kUsage, [&](int c, const char* arg) -> std::optional<int> {
+        switch (c) {
+          case kAlloc:
+            options.include_alloc = true;
+            break;
+          case kFormat:
+            format = arg;
+            if (format != "text" && format != "json") {
+              return Fail("diff", absl::StrCat("--format wants text or json, got '", format, "'"));
+            }
+            break;
+          case kNodeCount: {
+            std::optional<size_t> n = ParseCount(arg);
+            if (!n) return Fail("diff", absl::StrCat("--nodecount wants a number, got '", arg, "'"));
+            nodecount = *n;
+            break;
+          }
+          case kOut:
+            out_path = arg;
+            if (out_path.empty()) return Fail("diff", "--out wants a file name");
+            break;
         }
-        break;
-      case kNodeCount: {
-        std::optional<size_t> n = ParseCount(optarg);
-        if (!n) return Fail("diff", absl::StrCat("--nodecount wants a number, got '", optarg, "'"));
-        nodecount = *n;
-        break;
-      }
-      case kOut:
-        out_path = optarg;
-        if (out_path.empty()) return Fail("diff", "--out wants a file name");
-        break;
-      case 'h':
-        std::fputs(kUsage, stdout);
-        return 0;
-      default:
-        std::fputs(kUsage, stderr);
-        return Fail("diff", absl::StrCat("unknown or incomplete option '", argv[optind - 1], "'"));
-    }
-  }
+        return std::nullopt;
+      });
+  if (stop) return *stop;
   if (argc - optind != 2) {
     std::fputs(kUsage, stderr);
     return Fail("diff", "expected BASE and NEW");

@@ -68,32 +68,25 @@ int SymbolizeCommand(int argc, char** argv) {
   SymbolizeOptions options;
   std::vector<std::string> debug_dirs;
   bool quiet = false;
-  optind = 0;  // getopt_long state is global: start over for this verb
-  opterr = 0;
-  while (true) {
-    int c = getopt_long(argc, argv, "qh", kOptions, nullptr);
-    if (c == -1) break;
-    switch (c) {
-      case kBinaryPath:
-        AppendPathList(optarg, &options.binary_path);
-        break;
-      case kDebugDir:
-        debug_dirs.push_back(optarg);
-        break;
-      case kForce:
-        options.force = true;
-        break;
-      case 'q':
-        quiet = true;
-        break;
-      case 'h':
-        std::fputs(kUsage, stdout);
-        return 0;
-      default:
-        std::fputs(kUsage, stderr);
-        return Fail("symbolize", absl::StrCat("unknown or incomplete option '", argv[optind - 1], "'"));
-    }
-  }
+  std::optional<int> stop = ParseVerbOptions(
+      "symbolize", argc, argv, "qh", kOptions, kUsage, [&](int c, const char* arg) -> std::optional<int> {
+        switch (c) {
+          case kBinaryPath:
+            AppendPathList(arg, &options.binary_path);
+            break;
+          case kDebugDir:
+            debug_dirs.push_back(arg);
+            break;
+          case kForce:
+            options.force = true;
+            break;
+          case 'q':
+            quiet = true;
+            break;
+        }
+        return std::nullopt;
+      });
+  if (stop) return *stop;
   if (argc - optind < 1 || argc - optind > 2) {
     std::fputs(kUsage, stderr);
     return Fail("symbolize", "expected IN [OUT]");

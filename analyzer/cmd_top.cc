@@ -47,32 +47,25 @@ int TopCommand(int argc, char** argv) {
   std::string sample_index;
   size_t nodecount = kDefaultNodeCount;
   bool sort_by_cum = false;
-  optind = 0;  // getopt_long state is global: start over for this verb
-  opterr = 0;
-  while (true) {
-    int c = getopt_long(argc, argv, "h", kOptions, nullptr);
-    if (c == -1) break;
-    switch (c) {
-      case kSampleIndex:
-        sample_index = optarg;
-        break;
-      case kNodeCount: {
-        std::optional<size_t> n = ParseCount(optarg);
-        if (!n) return Fail("top", absl::StrCat("--nodecount wants a number, got '", optarg, "'"));
-        nodecount = *n;
-        break;
-      }
-      case kCum:
-        sort_by_cum = true;
-        break;
-      case 'h':
-        std::fputs(kUsage, stdout);
-        return 0;
-      default:
-        std::fputs(kUsage, stderr);
-        return Fail("top", absl::StrCat("unknown or incomplete option '", argv[optind - 1], "'"));
-    }
-  }
+  std::optional<int> stop =
+      ParseVerbOptions("top", argc, argv, "h", kOptions, kUsage, [&](int c, const char* arg) -> std::optional<int> {
+        switch (c) {
+          case kSampleIndex:
+            sample_index = arg;
+            break;
+          case kNodeCount: {
+            std::optional<size_t> n = ParseCount(arg);
+            if (!n) return Fail("top", absl::StrCat("--nodecount wants a number, got '", arg, "'"));
+            nodecount = *n;
+            break;
+          }
+          case kCum:
+            sort_by_cum = true;
+            break;
+        }
+        return std::nullopt;
+      });
+  if (stop) return *stop;
   if (argc - optind != 1) {
     std::fputs(kUsage, stderr);
     return Fail("top", "expected exactly one PROFILE");

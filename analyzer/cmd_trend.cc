@@ -57,21 +57,16 @@ int TrendCommand(int argc, char** argv) {
   options.push_back({nullptr, 0, nullptr, 0});
   TrendOptions trend_options;
   ReportOutput output;
-  optind = 0;  // getopt_long state is global: start over for this verb
-  opterr = 0;
-  for (int c; (c = getopt_long(argc, argv, kSeriesShortOptions, options.data(), nullptr)) != -1;) {
-    if (std::optional<absl::Status> handled =
-            HandleSeriesOption(c, optarg, /*verdicts=*/false, &trend_options.growth, &output)) {
-      if (!handled->ok()) return Fail("trend", *handled);
-      continue;
-    }
-    if (c == 'h') {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    std::fputs(kUsage, stderr);
-    return Fail("trend", absl::StrCat("unknown or incomplete option '", argv[optind - 1], "'"));
-  }
+  // Every option trend has is shared with check.
+  std::optional<int> stop = ParseVerbOptions(
+      "trend", argc, argv, kSeriesShortOptions, options.data(), kUsage,
+      [&](int c, const char* arg) -> std::optional<int> {
+        absl::Status handled =
+            HandleSeriesOption(c, arg, /*verdicts=*/false, &trend_options.growth, &output).value_or(absl::OkStatus());
+        if (!handled.ok()) return Fail("trend", handled);
+        return std::nullopt;
+      });
+  if (stop) return *stop;
   absl::StatusOr<std::vector<ProcessSeries>> series = LoadSeriesOperands(argc, argv);
   if (!series.ok()) {
     if (optind >= argc) std::fputs(kUsage, stderr);
