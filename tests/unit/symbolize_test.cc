@@ -309,6 +309,23 @@ class SymbolizeTest : public ::testing::Test {
 constexpr char kMake[] = "_ZN4demo7Buffers4MakeEm";
 constexpr char kMakeGrid[] = "_ZN6shapes8MakeGridEii";
 
+// Symbolizes, with `options`, a profile whose one location is
+// symbolize_pie's inlined malloc call in Buffers::Make, in a mapping of
+// `binary` (symbolize_pie, or a stripped copy of it) named `filename`:
+// expects no warnings and addr2line's frames on symbolize_pie. Returns the
+// symbolized profile (its one mapping is #0).
+Profile ExpectInlinedMallocMatchesAddr2Line(const std::string& binary, const std::string& filename,
+                                            const SymbolizeOptions& options, const std::string& scratch) {
+  PreloadProfile builder;
+  size_t exe = builder.AddMapping(binary, kPieLoadBase, filename);
+  uint64_t inlined_malloc = CallSite(kPie, kMake, "malloc");
+  size_t inlined = builder.AddLocation(exe, inlined_malloc, kMake);
+  Profile& p = builder.profile();
+  EXPECT_THAT(Symbolize(p, options).warnings, IsEmpty());
+  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc, scratch);
+  return p;
+}
+
 TEST_F(SymbolizeTest, PieInlineChainAndSharedLibraryMatchAddr2Line) {
   PreloadProfile builder;
   size_t exe = builder.AddMapping(kPie, kPieLoadBase, kPie);
@@ -388,30 +405,17 @@ TEST_F(SymbolizeTest, NonPieExecutable) {
 TEST_F(SymbolizeTest, FindsBinaryByBuildIdInBinaryPath) {
   // The profile names a path that does not exist here; the binary-path
   // directory holds the binary under another name, found by its build ID.
-  std::string copy = Copy(kPie, "binaries/app-copy");
-  PreloadProfile builder;
-  size_t exe = builder.AddMapping(kPie, kPieLoadBase, "/opt/gone/symbolize_pie");
-  uint64_t inlined_malloc = CallSite(kPie, kMake, "malloc");
-  size_t inlined = builder.AddLocation(exe, inlined_malloc, kMake);
-  Profile& p = builder.profile();
-
-  SymbolizeReport report = Symbolize(p, {.binary_path = {scratch_ + "/binaries"}});
-  EXPECT_THAT(report.warnings, IsEmpty());
-  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc, scratch_);
-  EXPECT_EQ(p.mappings[exe].filename, "/opt/gone/symbolize_pie") << "the profile keeps its own path";
+  Copy(kPie, "binaries/app-copy");
+  Profile p = ExpectInlinedMallocMatchesAddr2Line(kPie, "/opt/gone/symbolize_pie",
+                                                  {.binary_path = {scratch_ + "/binaries"}}, scratch_);
+  EXPECT_EQ(p.mappings[0].filename, "/opt/gone/symbolize_pie") << "the profile keeps its own path";
 }
 
 TEST_F(SymbolizeTest, FindsBinaryInBuildIdSubdirectoryOfBinaryPath) {
   std::string build_id = ReadLayout(kPie).build_id;
   Copy(kPie, "binaries/" + build_id + "/symbolize_pie");
-  PreloadProfile builder;
-  size_t exe = builder.AddMapping(kPie, kPieLoadBase, "/opt/gone/symbolize_pie");
-  uint64_t inlined_malloc = CallSite(kPie, kMake, "malloc");
-  size_t inlined = builder.AddLocation(exe, inlined_malloc, kMake);
-  Profile& p = builder.profile();
-
-  EXPECT_THAT(Symbolize(p, {.binary_path = {scratch_ + "/binaries"}}).warnings, IsEmpty());
-  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc, scratch_);
+  ExpectInlinedMallocMatchesAddr2Line(kPie, "/opt/gone/symbolize_pie", {.binary_path = {scratch_ + "/binaries"}},
+                                      scratch_);
 }
 
 TEST_F(SymbolizeTest, RefusesBinaryWithAnotherBuildId) {
@@ -520,27 +524,13 @@ TEST_F(SymbolizeTest, SeparateDebugInfoByBuildIdUnderDebugRoot) {
   SplitDebugInfo(
       kPie, stripped,
       scratch_ + "/debug/.build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) + ".debug");
-  PreloadProfile builder;
-  size_t exe = builder.AddMapping(stripped, kPieLoadBase, stripped);
-  uint64_t inlined_malloc = CallSite(kPie, kMake, "malloc");
-  size_t inlined = builder.AddLocation(exe, inlined_malloc, kMake);
-  Profile& p = builder.profile();
-
-  EXPECT_THAT(Symbolize(p, {.debug_roots = {scratch_ + "/debug"}}).warnings, IsEmpty());
-  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc, scratch_);
+  ExpectInlinedMallocMatchesAddr2Line(stripped, stripped, {.debug_roots = {scratch_ + "/debug"}}, scratch_);
 }
 
 TEST_F(SymbolizeTest, SeparateDebugInfoByDebuglink) {
   std::string stripped = scratch_ + "/bin/symbolize_pie";
   SplitDebugInfo(kPie, stripped, scratch_ + "/bin/.debug/symbolize_pie.debug");
-  PreloadProfile builder;
-  size_t exe = builder.AddMapping(stripped, kPieLoadBase, stripped);
-  uint64_t inlined_malloc = CallSite(kPie, kMake, "malloc");
-  size_t inlined = builder.AddLocation(exe, inlined_malloc, kMake);
-  Profile& p = builder.profile();
-
-  EXPECT_THAT(Symbolize(p, {.debug_roots = {}}).warnings, IsEmpty());
-  ExpectMatchesAddr2Line(p, inlined, kPie, inlined_malloc, scratch_);
+  ExpectInlinedMallocMatchesAddr2Line(stripped, stripped, {.debug_roots = {}}, scratch_);
 }
 
 TEST_F(SymbolizeTest, WithoutDebugInfoKeepsNamesAndNamesTheUnnamedFromTheSymbolTable) {
@@ -873,7 +863,9 @@ TEST_F(SymbolizeTest, TheKeptCopyOfACOMDATFunctionDescribesIt) {
     const std::string& header = FunctionOf(p, location, 0).filename;
     EXPECT_THAT(header, ::testing::EndsWith("/comdat_gather.h"));
     EXPECT_EQ(location.lines[0].line, LineHolding(header, c.innermost_text));
-    if (c.functions.size() == 2) EXPECT_EQ(location.lines[1].line, LineHolding(header, "(Allocate(count));"));
+    if (c.functions.size() == 2) {
+      EXPECT_EQ(location.lines[1].line, LineHolding(header, "(Allocate(count));"));
+    }
   }
 }
 
