@@ -558,12 +558,10 @@ GrowthVerdict ClassifyGrowth(const SiteHistory& history, const GrowthOptions& op
     v.growth_bytes = TheilSenSlopePerSnapshot(s, begin, end) * static_cast<double>(m - 1);
     if (window_seconds > 0) v.growth_bytes_per_sec = v.growth_bytes / window_seconds;
   }
-  // Rules 2 and 3 are judged with slopes in time and again in snapshot
-  // order (see rule 3 above).
-  const Window window(s, begin, end), ordered(s, begin, end, Axis::kOrder);
+  const Window window(s, begin, end);
   const TrendTest trend = MannKendall(window.Values());
   v.trend_z = trend.z;
-  const LineFit in_time = FitLine(s, window), in_order = FitLine(s, ordered);
+  const LineFit in_time = FitLine(s, window);
   v.growth_z = in_time.z;
   v.evidence_blocks = in_time.blocks;
   const Swings series_swings = CountSwings(s, 0, end), window_swings = CountSwings(s, begin, end);
@@ -589,34 +587,40 @@ GrowthVerdict ClassifyGrowth(const SiteHistory& history, const GrowthOptions& op
     v.reason = absl::StrFormat("falls back %d times; its lowest level does not keep rising", series_swings.falls);
     return v;
   }
-  const bool sized = in_time.Sized() || in_order.Sized();
   size_t rises = 0;
   for (size_t i = begin; i + 1 < end; ++i) rises += s.y(i + 1) > s.y(i);
   const bool repeated = rises >= kMinRises && v.growth_bytes > 0;
-  if (v.judged && window_swings.falls == 0 && trend.p_increasing <= kTrendAlpha && sized && repeated) {
-    // Rule 3 along each axis on which rule 2 holds.
-    const Sustained time_shape = in_time.Sized() ? JudgeSustained(window, in_time.line_residual) : Sustained{};
-    const Sustained order_shape =
-        in_order.Sized() ? JudgeSustained(ordered, in_order.line_residual) : Sustained{};
-    const bool by_order = !time_shape.sustained && (order_shape.sustained || !in_time.Sized());
-    const Sustained& shown = by_order ? order_shape : time_shape;
-    if (by_order) {
-      v.growth_z = in_order.z;
-      v.evidence_blocks = in_order.blocks;
-    }
-    if (shown.sustained) {
-      v.kind = GrowthKind::kLeak;
-      v.reason = absl::StrFormat(
-          "grows through the run (trend z=%.1f; growth %.1f sigma, %.0f sampled blocks; late half %.1f sigma%s)",
-          v.trend_z, v.growth_z, v.evidence_blocks, shown.late_z, by_order ? ", in snapshot order" : "");
+  // Rules 2 and 3 are judged with slopes in time and again in snapshot
+  // order (see rule 3 above), the second only for the few sites that pass
+  // the cheaper rules.
+  if (v.judged && window_swings.falls == 0 && trend.p_increasing <= kTrendAlpha && repeated) {
+    const Window ordered(s, begin, end, Axis::kOrder);
+    const LineFit in_order = FitLine(s, ordered);
+    if (in_time.Sized() || in_order.Sized()) {
+      // Rule 3 along each axis on which rule 2 holds.
+      const Sustained time_shape = in_time.Sized() ? JudgeSustained(window, in_time.line_residual) : Sustained{};
+      const Sustained order_shape =
+          in_order.Sized() ? JudgeSustained(ordered, in_order.line_residual) : Sustained{};
+      const bool by_order = !time_shape.sustained && (order_shape.sustained || !in_time.Sized());
+      const Sustained& shown = by_order ? order_shape : time_shape;
+      if (by_order) {
+        v.growth_z = in_order.z;
+        v.evidence_blocks = in_order.blocks;
+      }
+      if (shown.sustained) {
+        v.kind = GrowthKind::kLeak;
+        v.reason = absl::StrFormat(
+            "grows through the run (trend z=%.1f; growth %.1f sigma, %.0f sampled blocks; late half %.1f sigma%s)",
+            v.trend_z, v.growth_z, v.evidence_blocks, shown.late_z, by_order ? ", in snapshot order" : "");
+        return v;
+      }
+      v.kind = GrowthKind::kPlateau;
+      v.reason = shown.late_z < kLateGrowthZ
+                     ? absl::StrFormat("grew, but not in the late half of the run (%.1f sigma)", shown.late_z)
+                     : absl::StrFormat("grew, but slowed to less than half its early rate (%.1f sigma)",
+                                       shown.slowdown_z);
       return v;
     }
-    v.kind = GrowthKind::kPlateau;
-    v.reason = shown.late_z < kLateGrowthZ
-                   ? absl::StrFormat("grew, but not in the late half of the run (%.1f sigma)", shown.late_z)
-                   : absl::StrFormat("grew, but slowed to less than half its early rate (%.1f sigma)",
-                                     shown.slowdown_z);
-    return v;
   }
   if (v.judged && trend.p_decreasing <= kTrendAlpha && v.growth_z <= -kGrowthZ &&
       v.evidence_blocks >= kMinEvidenceBlocks) {
