@@ -643,6 +643,9 @@ class Report:
         self.smoke = smoke
         self.lines = []
         self.targets = []  # (target, measured, verdict)
+        # Own memory at the sampling rates, from the whole programs (set by
+        # section_programs, read by section_snapshots).
+        self.own_fixed = {}
 
     def w(self, line=""):
         self.lines.append(line)
@@ -959,7 +962,7 @@ class Report:
             # sample ring is 8 times the sampling rates' (it must bridge the
             # collector's delays at millions of samples a second): the fixed
             # part at the rates people run is the whole programs' figure.
-            own_fixed = getattr(self, "own_fixed", {})
+            own_fixed = self.own_fixed
             sampling_fixed = [v for v in own_fixed.values() if v is not None]
             ok = bool(sampling_fixed) and max(sampling_fixed) < TARGET_LIMITS["fixed_memory"] and linear
             self.targets.append([
