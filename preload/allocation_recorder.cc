@@ -60,7 +60,7 @@ void RecordSample(void* block, size_t size) {
   }
   g_profiler.ring.Publish(position);
   g_profiler.stats.samples.fetch_add(1, std::memory_order_relaxed);
-  StartCollectorThreadIfDue();
+  RunCollectorIfDue();
   if ((position + 1) % g_profiler.wake_stride == 0) WakeCollector();
 }
 
@@ -80,11 +80,11 @@ void* RecordAllocationSlow(void* block, size_t size) {
       break;
   }
   if (!thread.sampler.RecordAllocationSlow(size)) {
-    // A check-in (byte_sampler.h): is the collector thread due?
+    // A check-in (byte_sampler.h): is collector work due?
     if (ByteSampler::check_in_interval() != 0 && thread.busy == 0) {
       int saved_errno = errno;
       BusyScope busy;
-      StartCollectorThreadIfDue();
+      RunCollectorIfDue();
       errno = saved_errno;
     }
     return block;

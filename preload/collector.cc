@@ -3,11 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/random.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/random.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,9 +38,9 @@
 namespace heapwatch {
 namespace {
 
-// Until the thread runs, allocating threads check whether it is due every
-// this many bytes (byte_sampler.h: check-ins), not only at sample points:
-// a program that rarely allocates still gets its periodic profiles.
+// Until the thread runs, allocating threads check whether collector work is
+// due every this many bytes (byte_sampler.h: check-ins), not only at sample
+// points: a program that rarely allocates still gets its periodic profiles.
 constexpr int64_t kCheckInBytes = 64 * 1024;
 
 // How long the thread sleeps when nothing wakes it: the ring is drained at
@@ -82,7 +83,7 @@ struct CollectorState {
   pthread_t thread;
   bool thread_running = false;
   std::atomic<int> thread_state{kThreadNotStarted};
-  int64_t thread_due_nanos = 0;  // monotonic: when the first periodic profile is due
+  int64_t work_due_nanos = 0;  // monotonic: when the next periodic profile is due, while no thread runs
   std::atomic<bool> stop{false};
   std::atomic<uint32_t> wake_word{0};
 };
@@ -250,6 +251,18 @@ bool WriteProfileLocked(CollectorState& c, ProfileKind kind) {
   return ok;
 }
 
+// Writes the periodic profile if its time has come; the mutex is held.
+void WritePeriodicIfDueLocked(CollectorState& c) {
+  int64_t interval = g_profiler.config.interval_nanos;
+  int64_t now = Now(CLOCK_MONOTONIC);
+  if (interval <= 0 || now < c.next_periodic_nanos || g_profiler.phase.load(std::memory_order_acquire) != Phase::kActive) {
+    return;
+  }
+  WriteProfileLocked(c, ProfileKind::kPeriodic);
+  c.next_periodic_nanos += interval;
+  if (c.next_periodic_nanos <= now) c.next_periodic_nanos = now + interval;  // fell behind: do not burst
+}
+
 void WaitForWork(CollectorState& c, uint32_t observed, int64_t timeout_nanos) {
   if (timeout_nanos <= 0) return;
   timespec timeout = {static_cast<time_t>(timeout_nanos / 1'000'000'000),
@@ -287,13 +300,7 @@ void* CollectorMain(void*) {
       ++c.requests_served;
       pthread_cond_broadcast(&c.request_done);
     }
-    int64_t now = Now(CLOCK_MONOTONIC);
-    if (interval > 0 && now >= c.next_periodic_nanos &&
-        g_profiler.phase.load(std::memory_order_acquire) == Phase::kActive) {
-      WriteProfileLocked(c, ProfileKind::kPeriodic);
-      c.next_periodic_nanos += interval;
-      if (c.next_periodic_nanos <= now) c.next_periodic_nanos = now + interval;  // fell behind: do not burst
-    }
+    WritePeriodicIfDueLocked(c);
     pthread_mutex_unlock(&c.mutex);
   }
   return nullptr;
@@ -304,7 +311,7 @@ void ResetForNewProcess(CollectorState& c) {
   c.start_realtime_nanos = Now(CLOCK_REALTIME);
   int64_t interval = g_profiler.config.interval_nanos;
   c.next_periodic_nanos = Now(CLOCK_MONOTONIC) + interval;
-  c.thread_due_nanos = interval > 0 ? c.next_periodic_nanos : INT64_MAX;
+  c.work_due_nanos = interval > 0 ? c.next_periodic_nanos : INT64_MAX;
   c.sequence = 0;
   c.sequence_known = false;
   // A token for this process image: getrandom never blocks for 8 bytes once
@@ -370,13 +377,34 @@ bool InitCollector(const char* main_program_path) {
   return true;
 }
 
-void StartCollectorThreadIfDue() {
+namespace {
+
+// The collector's work, done by the thread that noticed it is due, in a
+// process with no other thread (RunCollectorIfDue). The caller is busy.
+void CollectInline(CollectorState& c) {
+  // Only this thread runs, but a program's raw clone() threads are not
+  // counted by glibc: never wait here.
+  if (pthread_mutex_trylock(&c.mutex) != 0) return;
+  DrainRing(c);
+  FinishDeferredFrees();
+  WritePeriodicIfDueLocked(c);
+  c.work_due_nanos = g_profiler.config.interval_nanos > 0 ? c.next_periodic_nanos : INT64_MAX;
+  pthread_mutex_unlock(&c.mutex);
+}
+
+}  // namespace
+
+void RunCollectorIfDue() {
   CollectorState* c = g_collector;
   if (c == nullptr || c->thread_state.load(std::memory_order_acquire) != kThreadNotStarted) return;
-  if (g_profiler.ring.ApproximateBacklog() < g_profiler.wake_stride && Now(CLOCK_MONOTONIC) < c->thread_due_nanos) {
+  if (g_profiler.ring.ApproximateBacklog() < g_profiler.wake_stride && Now(CLOCK_MONOTONIC) < c->work_due_nanos) {
     return;
   }
-  StartThreadOnce(*c);
+  if (__libc_single_threaded) {
+    CollectInline(*c);
+  } else {
+    StartThreadOnce(*c);
+  }
 }
 
 void StopCollectorThread() {
@@ -426,9 +454,10 @@ bool WriteProfileNow(ProfileKind kind) {
   if (g_collector == nullptr) return false;
   CollectorState& c = *g_collector;
   // A program asking for a profile is a safe moment to start the thread
-  // (its stack is sized for symbol work). Not at exit: a process that never
-  // needed the thread writes its last profile itself.
-  if (kind == ProfileKind::kOnDemand) StartThreadOnce(c);
+  // (its stack is sized for symbol work), if it has threads of its own
+  // (RunCollectorIfDue says why not otherwise). Not at exit: a process that
+  // never needed the thread writes its last profile itself.
+  if (kind == ProfileKind::kOnDemand && !__libc_single_threaded) StartThreadOnce(c);
   return RunOnCollector(c, /*drain_only=*/false, kind);
 }
 
@@ -439,7 +468,8 @@ void DrainRingNow() {
 
 void WakeCollector() {
   CollectorState* c = g_collector;
-  if (c == nullptr) return;
+  // No thread to wake: spare the system call.
+  if (c == nullptr || c->thread_state.load(std::memory_order_acquire) == kThreadNotStarted) return;
   c->wake_word.fetch_add(1, std::memory_order_release);
   syscall(SYS_futex, &c->wake_word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }

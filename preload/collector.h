@@ -13,12 +13,20 @@
 //
 // The thread starts lazily, when it is first needed: when the first
 // periodic profile is due, when samples back up in the ring, or when a
-// program asks for a profile. A thread is visible to the program: glibc
-// aborts a setresgid() whose effect differs between threads (setpriv drops
-// per-thread capabilities first), and unshare(CLONE_NEWUSER) fails in a
-// multi-threaded process. Short-lived tools therefore never get one; their
-// exit profile is written on the exiting thread.
-//
+// program asks for a profile. And only in a process that already has threads
+// of its own. A thread is visible to the program: the first one switches
+// glibc's malloc to its locked, multi-threaded paths for good (python3
+// running tools/bench's alloc_heavy.py takes 7% longer with nothing but an
+// idle thread preloaded beside it), glibc aborts a setresgid() whose effect
+// differs between threads (setpriv drops per-thread capabilities first), and
+// unshare(CLONE_NEWUSER) fails in a multi-threaded process. While the
+// program is single-threaded, the thread that finds work due at a sample or
+// a check-in does it (drains the ring, writes the periodic profile), as the
+// exit path and heapwatch_dump() do. The price: a single-threaded program
+// that stops allocating gets no periodic profiles until it allocates again
+// (nothing it could leak changes meanwhile), and the periodic profile's few
+// milliseconds are spent on its thread.
+
 // fork(): the prepare handler takes the mutex and every shard lock (so the
 // child inherits consistent tables), marking the forking thread busy so that
 // anything allocating or freeing inside fork cannot wait on those locks. The
@@ -39,11 +47,13 @@ enum class ProfileKind { kPeriodic, kOnDemand, kExit };
 // absolute path. False when out of memory.
 bool InitCollector(const char* main_program_path);
 
-// Starts the background thread now if it is due: the first periodic profile
-// is due or the ring's backlog is past the wake-up mark. Called after each
-// published sample (cheap once the thread runs). If the thread cannot be
-// created, profiles are written at exit and on demand only.
-void StartCollectorThreadIfDue();
+// Does the collector's work if it is due (the next periodic profile, or the
+// ring's backlog past the wake-up mark): starts the background thread, or,
+// in a single-threaded process, does the work on this thread. Called after
+// each published sample and at check-ins (cheap once the thread runs); the
+// caller is busy. If the thread cannot be created, profiles are written at
+// exit and on demand only.
+void RunCollectorIfDue();
 
 // Stops and joins the thread, if running.
 void StopCollectorThread();

@@ -178,6 +178,35 @@ TEST(PreloadRobustnessTest, ShortLivedProgramsStaySingleThreaded) {
   }
 }
 
+// A single-threaded program keeps its single thread however long it runs:
+// the profiler's periodic work is done on the program's own thread, because
+// a second thread alone switches glibc's malloc to its slower, locked paths.
+// A program with threads of its own gets the collector thread.
+TEST(PreloadRobustnessTest, TheCollectorThreadStartsOnlyBesideTheProgramsOwn) {
+  struct Case {
+    const char* mode;
+    const char* expected_out;
+  };
+  for (const Case& c : {Case{"single", "threads=1 heapwatch=0\n"}, Case{"threaded", "threads=3 heapwatch=1\n"}}) {
+    std::string dir = MakeTempDir("out");
+    ProcessResult r = RunUnderPreload({TestProgram("collector_threads"), c.mode, "1200"}, dir,
+                                      {{"HEAPWATCH_RATE", "4096"}, {"HEAPWATCH_INTERVAL", "0.2"}});
+    ASSERT_EQ(r.exit_code, 0) << c.mode << ": " << r.err;
+    EXPECT_EQ(r.out, c.expected_out) << c.mode;
+    // Either way the periodic profiles come, numbered, with what was sampled.
+    std::vector<std::string> files = ProfileFiles(dir);
+    int periodic = 0;
+    for (const std::string& file : files) {
+      if (file.find(".exit.") != std::string::npos) continue;
+      ++periodic;
+      perftools::profiles::Profile p = ReadProfile(file);
+      EXPECT_EQ(CommentValue(p, "kind"), "periodic") << file;
+      EXPECT_GT(p.sample_size(), 0) << file;
+    }
+    EXPECT_GE(periodic, 3) << c.mode << ": 1.2 s at one profile every 0.2 s";
+  }
+}
+
 TEST(PreloadRobustnessTest, SetuidProgramsAreLeftAlone) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to make a setuid binary";
   if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "needs setpriv (util-linux)";
