@@ -1,12 +1,13 @@
 #include "preload/sampled_blocks.h"
 
+#include <cstring>
+
 #include "preload/internal_arena.h"
 
 namespace heapwatch {
 namespace {
 
-constexpr uint32_t kInitialCapacity = 64;
-constexpr uint16_t kCountSaturated = UINT16_MAX;
+constexpr uint8_t kCountSaturated = UINT8_MAX;
 
 // Slot index within a shard's table: a different mix from the bucket hash,
 // so that records of one shard (same low bucket bits) still spread out.
@@ -23,25 +24,55 @@ uint32_t SlotHash(uintptr_t address) {
 // The counts are changed with a read-modify-write instruction (the shard's
 // lock already orders them): a page touched first by a write never goes
 // through the zero page (see PopulateForWrite).
-void SampledBlocks::CountIn(uint64_t bucket) {
-  uint16_t old = __atomic_fetch_add(&bucket_counts_[bucket], 1, __ATOMIC_RELAXED);
+void SampledBlocks::CountIn(uint64_t hash, int bits) {
+  uint64_t bucket = hash >> (64 - bits);
+  uint8_t old = __atomic_fetch_add(&bucket_counts_[bucket], 1, __ATOMIC_RELAXED);
   if (old == kCountSaturated) {
-    bucket_counts_[bucket] = kCountSaturated;  // stays "maybe" forever: correct, only slower
+    bucket_counts_[bucket] = kCountSaturated;  // stays "maybe" until the next level: correct, only slower
   } else if (old == 0) {
-    filter_[bucket >> 6].fetch_or(uint64_t{1} << (bucket & 63), std::memory_order_relaxed);
+    uint64_t index = LevelStart(bits) + bucket;
+    filter_[index >> 6].fetch_or(uint64_t{1} << (index & 63), std::memory_order_relaxed);
   }
 }
 
-void SampledBlocks::CountOut(uint64_t bucket) {
-  uint16_t old = __atomic_fetch_sub(&bucket_counts_[bucket], 1, __ATOMIC_RELAXED);
+void SampledBlocks::CountOut(uint64_t hash, int bits) {
+  uint64_t bucket = hash >> (64 - bits);
+  uint8_t old = __atomic_fetch_sub(&bucket_counts_[bucket], 1, __ATOMIC_RELAXED);
   if (old == kCountSaturated) {
     bucket_counts_[bucket] = kCountSaturated;
   } else if (old == 1) {
-    filter_[bucket >> 6].fetch_and(~(uint64_t{1} << (bucket & 63)), std::memory_order_relaxed);
+    uint64_t index = LevelStart(bits) + bucket;
+    filter_[index >> 6].fetch_and(~(uint64_t{1} << (index & 63)), std::memory_order_relaxed);
   }
 }
 
-void SampledBlocks::PopulateFilter() { PopulateForWrite(filter_, sizeof(filter_)); }
+void SampledBlocks::PopulateFilter() {
+  PopulateForWrite(filter_, (size_t{1} << kMinFilterBits) / 8);
+}
+
+void SampledBlocks::GrowFilterIfCrowded() {
+  auto crowded = [this](int bits) {
+    return bits < kMaxFilterBits &&
+           live_.load(std::memory_order_relaxed) * kBitsPerRecord > (int64_t{1} << bits);
+  };
+  if (!crowded(CurrentBits(std::memory_order_relaxed)) || !filter_growth_.TryLock()) return;
+  LockAll();
+  int bits = CurrentBits(std::memory_order_relaxed);
+  if (crowded(bits)) {
+    while (crowded(bits)) ++bits;
+    // The new level has never been written (levels only grow): its bits are
+    // zero. Its counts reuse the array from the start.
+    std::memset(bucket_counts_, 0, size_t{1} << bits);
+    for (Shard& shard : shards_) {
+      for (uint32_t i = 0; i < shard.capacity; ++i) {
+        if (shard.slots[i].address != 0) CountIn(Hash(shard.slots[i].address), bits);
+      }
+    }
+    filter_levels_grown_.store(bits - kMinFilterBits, std::memory_order_release);
+  }
+  UnlockAll();
+  filter_growth_.Unlock();
+}
 
 SampledBlock* SampledBlocks::Find(Shard& shard, uintptr_t address) {
   if (shard.capacity == 0) return nullptr;
@@ -54,7 +85,12 @@ SampledBlock* SampledBlocks::Find(Shard& shard, uintptr_t address) {
 }
 
 bool SampledBlocks::Grow(Shard& shard) {
-  uint32_t capacity = shard.capacity == 0 ? kInitialCapacity : shard.capacity * 2;
+  if (shard.capacity == 0) {
+    shard.slots = shard.inline_slots;
+    shard.capacity = kInlineSlots;
+    return true;
+  }
+  uint32_t capacity = shard.capacity * 2;
   auto* slots = static_cast<SampledBlock*>(MapPages(sizeof(SampledBlock) * capacity));
   if (slots == nullptr) return false;
   // Probing reads before it writes: make the pages real first.
@@ -67,7 +103,7 @@ bool SampledBlocks::Grow(Shard& shard) {
     while (slots[j].address != 0) j = (j + 1) & mask;
     slots[j] = old;
   }
-  UnmapPages(shard.slots, sizeof(SampledBlock) * shard.capacity);
+  if (shard.slots != shard.inline_slots) UnmapPages(shard.slots, sizeof(SampledBlock) * shard.capacity);
   shard.slots = slots;
   shard.capacity = capacity;
   return true;
@@ -92,41 +128,47 @@ void SampledBlocks::EraseSlot(Shard& shard, uint32_t index) {
 }
 
 bool SampledBlocks::Insert(const SampledBlock& block) {
-  uint64_t bucket = Bucket(block.address);
-  Shard& shard = ShardOf(bucket);
-  SpinLockHolder hold(shard.lock);
-  // Keep the load factor at most 1/2: probe runs stay short.
-  if ((shard.count + 1) * 2 > shard.capacity && !Grow(shard)) return false;
-  uint32_t mask = shard.capacity - 1;
-  uint32_t i = SlotHash(block.address) & mask;
-  while (shard.slots[i].address != 0) i = (i + 1) & mask;
-  shard.slots[i] = block;
-  ++shard.count;
-  CountIn(bucket);
+  uint64_t hash = Hash(block.address);
+  Shard& shard = ShardOf(hash);
+  {
+    SpinLockHolder hold(shard.lock);
+    // Keep the load factor at most 1/2: probe runs stay short.
+    if ((shard.count + 1) * 2 > shard.capacity && !Grow(shard)) return false;
+    uint32_t mask = shard.capacity - 1;
+    uint32_t i = SlotHash(block.address) & mask;
+    while (shard.slots[i].address != 0) i = (i + 1) & mask;
+    shard.slots[i] = block;
+    ++shard.count;
+    CountIn(hash, CurrentBits(std::memory_order_relaxed));
+  }
+  live_.fetch_add(1, std::memory_order_relaxed);
+  GrowFilterIfCrowded();
   return true;
 }
 
 bool SampledBlocks::Remove(uintptr_t address, SampledBlock* removed) {
-  uint64_t bucket = Bucket(address);
-  Shard& shard = ShardOf(bucket);
+  uint64_t hash = Hash(address);
+  Shard& shard = ShardOf(hash);
   SpinLockHolder hold(shard.lock);
   SampledBlock* slot = Find(shard, address);
   if (slot == nullptr) return false;
   *removed = *slot;
   EraseSlot(shard, static_cast<uint32_t>(slot - shard.slots));
-  CountOut(bucket);
+  CountOut(hash, CurrentBits(std::memory_order_relaxed));
+  live_.fetch_sub(1, std::memory_order_relaxed);
   return true;
 }
 
 SampledBlocks::TryResult SampledBlocks::TryRemove(uintptr_t address, SampledBlock* removed) {
-  uint64_t bucket = Bucket(address);
-  Shard& shard = ShardOf(bucket);
+  uint64_t hash = Hash(address);
+  Shard& shard = ShardOf(hash);
   if (!shard.lock.TryLock()) return TryResult::kBusy;
   TryResult result = TryResult::kAbsent;
   if (SampledBlock* slot = Find(shard, address)) {
     *removed = *slot;
     EraseSlot(shard, static_cast<uint32_t>(slot - shard.slots));
-    CountOut(bucket);
+    CountOut(hash, CurrentBits(std::memory_order_relaxed));
+    live_.fetch_sub(1, std::memory_order_relaxed);
     result = TryResult::kRemoved;
   }
   shard.lock.Unlock();
@@ -143,20 +185,26 @@ size_t SampledBlocks::Count() {
 }
 
 size_t SampledBlocks::BytesMapped() {
-  size_t total = sizeof(filter_) + sizeof(bucket_counts_);
+  int bits = filter_bits();
+  // Every level up to the current one was written once.
+  size_t total = (LevelStart(bits) + (size_t{1} << bits)) / 8 + (size_t{1} << bits) * sizeof(bucket_counts_[0]);
   for (Shard& shard : shards_) {
     SpinLockHolder hold(shard.lock);
-    total += sizeof(SampledBlock) * shard.capacity;
+    if (shard.slots != shard.inline_slots) total += sizeof(SampledBlock) * shard.capacity;
   }
   return total;
 }
 
-void SampledBlocks::LockAllForFork() {
+void SampledBlocks::LockAll() {
   for (Shard& shard : shards_) shard.lock.Lock();
 }
 
-void SampledBlocks::UnlockAllAfterFork() {
+void SampledBlocks::UnlockAll() {
   for (Shard& shard : shards_) shard.lock.Unlock();
 }
+
+void SampledBlocks::LockAllForFork() { LockAll(); }
+
+void SampledBlocks::UnlockAllAfterFork() { UnlockAll(); }
 
 }  // namespace heapwatch

@@ -14,16 +14,31 @@
 // to come back here per sample.
 //
 // Layout:
-//  - a filter of 2^19 bits (64 KiB): bit b is set while some live record
+//  - a filter of one bit per bucket: bit b is set while some live record
 //    hashes to bucket b. A free whose bit is clear returns at once: one
-//    multiply, one shift, one load. With N live sampled blocks a non-sampled
-//    free sees a set bit with probability ~N / 2^19 (a 2 GiB heap at the
-//    default rate is ~4000 blocks: 0.8%);
+//    multiply, two shifts, two loads. Every free reads it, so it is kept as
+//    small as the number of live records allows: 2^15 bits (4 KiB, which
+//    stays in the L1 cache of a thread that frees often) while there are at
+//    most 256 live records, doubling whenever there are more than one per
+//    128 bits, up to 2^22 bits (512 KiB). With N live records a non-sampled
+//    free sees a set bit with probability at most N / 2^bits: below 1% until
+//    32,768 live records (a 16 GiB heap at the default rate);
+//  - the filter only grows. Each size is a level of its own in one array
+//    (level b holds bits [2^b - 2^15, 2^(b+1) - 2^15)), built in full from
+//    the records, with every shard locked, before `filter_levels_grown_` switches to
+//    it; a level left behind is never written again. A free that read the
+//    old size still tests a complete filter for every record inserted
+//    before the switch, and a record inserted after it was inserted after
+//    the switch, so any free of its block reads the new size;
+//  - per-bucket record counts of the current level decide when a bit may be
+//    cleared; rebuilt with the level;
 //  - 64 shards, each a spin lock and an open-addressing table that grows by
-//    doubling (memory from MapPages). Bucket b belongs to shard b % 64, and
-//    the per-bucket record counts that decide when a bit may be cleared are
-//    only touched under that shard's lock.
-//
+//    doubling (a first table of 16 records inside the shard, then memory
+//    from MapPages). Shards are chosen by the hash bits of the smallest
+//    level's bucket, which every larger level refines, so all records of a
+//    bucket of any level are in one shard, and that shard's lock guards the
+//    bucket's count and bit.
+
 // Ordering: a record is inserted (and its bit set) before the allocation
 // returns to the program, and removed before the block reaches the real
 // free. Any free of the block happens after the program received the pointer,
@@ -31,7 +46,9 @@
 // and an address cannot be handed out again while its old record exists.
 //
 // Locks are held for a few dozen instructions and never across a call into
-// anything but our own code and, when a table grows, mmap. A thread that
+// anything but our own code and, when a table grows, mmap; all of them at
+// once only while the filter grows (a pass over the records, at most seven
+// times in a process's life). A thread that
 // re-enters while holding one (a signal handler that frees) must use
 // TryRemove and defer the free if the shard is busy.
 
@@ -54,13 +71,17 @@ struct SampledBlock {
 
 class SampledBlocks {
  public:
-  static constexpr int kFilterBits = 19;
+  static constexpr int kMinFilterBits = 15;
+  static constexpr int kMaxFilterBits = 22;
+  // The filter grows when live records exceed 2^bits / this.
+  static constexpr int kBitsPerRecord = 128;
   static constexpr int kShardCount = 64;
 
   // The hot path: false means `address` is certainly not a sampled block.
   __attribute__((always_inline)) bool MayContain(uintptr_t address) const {
-    uint64_t bucket = Bucket(address);
-    return (filter_[bucket >> 6].load(std::memory_order_relaxed) >> (bucket & 63)) & 1;
+    int bits = CurrentBits(std::memory_order_acquire);
+    uint64_t index = LevelStart(bits) + (Hash(address) >> (64 - bits));
+    return (filter_[index >> 6].load(std::memory_order_relaxed) >> (index & 63)) & 1;
   }
 
   // Adds a record; the address must not be present. False when a table
@@ -87,14 +108,18 @@ class SampledBlocks {
     }
   }
 
-  // Makes the filter's pages real and writable. Called once at start-up,
-  // while the process is (usually) single-threaded: every free reads the
-  // filter, so its pages would otherwise sit on the zero page and each first
-  // insert would cost a TLB shootdown.
+  // Makes the smallest filter's page real and writable. Called once at
+  // start-up, while the process is (usually) single-threaded: every free
+  // reads the filter, so its page would otherwise sit on the zero page and
+  // the first insert would cost a TLB shootdown. (A larger level is written
+  // in full before any free reads it.)
   void PopulateFilter();
 
-  // Live records, and bytes of memory the structure holds (self-report).
+  // Live records; the filter's current size in bits (log2); bytes of memory
+  // the structure uses (self-report: the filter levels and counts in use,
+  // the tables).
   size_t Count();
+  int filter_bits() const { return CurrentBits(std::memory_order_acquire); }
   size_t BytesMapped();
 
   // fork(): the parent holds every shard lock across the fork, so the child
@@ -103,32 +128,53 @@ class SampledBlocks {
   void UnlockAllAfterFork();
 
  private:
+  static constexpr uint32_t kInlineSlots = 16;
   struct alignas(64) Shard {
     SpinLock lock;
     SampledBlock* slots = nullptr;  // `capacity` entries, power of two
     uint32_t capacity = 0;
     uint32_t count = 0;
+    SampledBlock inline_slots[kInlineSlots] = {};  // the first table
   };
 
-  static uint64_t Bucket(uintptr_t address) {
+  static uint64_t Hash(uintptr_t address) {
     // Blocks are at least 16-byte aligned: the low 4 bits carry nothing.
     // Fibonacci hashing; the high bits of the product are well mixed.
-    return ((address >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - kFilterBits);
+    return (address >> 4) * 0x9e3779b97f4a7c15ull;
   }
-  Shard& ShardOf(uint64_t bucket) { return shards_[bucket % kShardCount]; }
+  // Where level `bits` starts in filter_, in bits.
+  int CurrentBits(std::memory_order order) const { return kMinFilterBits + filter_levels_grown_.load(order); }
+  static uint64_t LevelStart(int bits) { return (uint64_t{1} << bits) - (uint64_t{1} << kMinFilterBits); }
+  Shard& ShardOf(uint64_t hash) { return shards_[(hash >> (64 - kMinFilterBits)) % kShardCount]; }
 
-  // All below: the shard's lock is held.
+  // All below: the shard's lock is held (CountIn/CountOut: the lock of the
+  // hash's shard).
   SampledBlock* Find(Shard& shard, uintptr_t address);
   bool Grow(Shard& shard);
   void EraseSlot(Shard& shard, uint32_t index);
-  void CountIn(uint64_t bucket);
-  void CountOut(uint64_t bucket);
+  void CountIn(uint64_t hash, int bits);
+  void CountOut(uint64_t hash, int bits);
+  // No lock held: moves to a larger filter if the records call for one.
+  void GrowFilterIfCrowded();
+  // Every shard's lock, in index order (the only order in which more than
+  // one is ever held).
+  void LockAll();
+  void UnlockAll();
 
   // Arrays, not mappings: the process-wide instance is constant-initialized
   // (zero pages until touched), so the free hook never tests for "not yet
-  // set up". 64 KiB of filter, 1 MiB of counts touched only on sampled paths.
-  std::atomic<uint64_t> filter_[(size_t{1} << kFilterBits) / 64] = {};  // one bit per bucket
-  uint16_t bucket_counts_[size_t{1} << kFilterBits] = {};               // live records; saturates
+  // set up". Only the current level's part is ever resident with its
+  // counts: 4 KiB + 32 KiB at the smallest.
+  // Read by every free: nothing written on the sampled paths shares its
+  // cache line. Zero at first, like every member: a non-zero initializer
+  // would move the whole object from .bss into the library's file-backed
+  // .data, whose pages the kernel maps in (and counts as resident) by the
+  // dozen.
+  alignas(64) std::atomic<int> filter_levels_grown_{0};  // log2 of the filter's size - kMinFilterBits
+  alignas(64) std::atomic<uint64_t> filter_[(size_t{2} << kMaxFilterBits) / 64 - (size_t{1} << kMinFilterBits) / 64] = {};
+  uint8_t bucket_counts_[size_t{1} << kMaxFilterBits] = {};  // live records per bucket; saturates
+  alignas(64) std::atomic<int64_t> live_{0};  // records, for the growth decision
+  SpinLock filter_growth_;                    // one grower at a time
   Shard shards_[kShardCount];
 };
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -55,6 +56,25 @@ TEST(PreloadLibraryTest, LoadsNoProtobufAbseilOrCxxRuntime) {
   for (const char* forbidden : {"libprotobuf", "libabsl", "libstdc++"}) {
     EXPECT_EQ(maps.out.find(forbidden), std::string::npos) << forbidden;
   }
+}
+
+// The large tables (the sampled-block filter and its counts, the bootstrap
+// pool) must stay zero-initialized, i.e. in .bss: one non-zero member moves
+// its whole object into the file-backed .data, whose pages are read in and
+// count as resident by the dozen as soon as anything near them is touched.
+TEST(PreloadLibraryTest, LargeTablesStayInBss) {
+  ProcessResult r = RunProgram({"/usr/bin/size", "-A", PreloadLibrary()}, {});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, long> sections;
+  for (const std::string& line : Lines(r.out)) {
+    std::istringstream fields(line);
+    std::string name;
+    long bytes = 0;
+    if (fields >> name >> bytes) sections[name] = bytes;
+  }
+  ASSERT_TRUE(sections.count(".data") && sections.count(".bss")) << r.out;
+  EXPECT_LT(sections[".data"], 64 * 1024) << r.out;
+  EXPECT_GT(sections[".bss"], 1024 * 1024) << "the tables are expected here:\n" << r.out;
 }
 
 TEST(PreloadLibraryTest, BadSettingsWarnOnceAndTheProgramRuns) {
