@@ -3,7 +3,8 @@
 #include <time.h>
 
 #include <atomic>
-#include <cmath>
+
+#include "preload/elementary_functions.h"
 
 namespace heapwatch {
 namespace {
@@ -56,7 +57,7 @@ int64_t ByteSampler::NextGap(int64_t rate) {
   rng_state_ ^= rng_state_ >> 27;
   uint64_t bits = (rng_state_ * 0x2545f4914f6cdd1d) >> 11;  // 53 random bits
   double uniform = static_cast<double>(bits + 1) * 0x1.0p-53;  // (0, 1]
-  double gap = -std::log(uniform) * static_cast<double>(rate);
+  double gap = -NaturalLog(uniform) * static_cast<double>(rate);
   // At least one byte, so a gap never leaves the countdown at zero; at most
   // ~37 * rate (U >= 2^-53), far from overflowing.
   return gap < 1 ? 1 : static_cast<int64_t>(gap);

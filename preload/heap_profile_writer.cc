@@ -1,8 +1,8 @@
 #include "preload/heap_profile_writer.h"
 
-#include <cmath>
 #include <cstring>
 
+#include "preload/elementary_functions.h"
 #include "preload/profile_tags.h"
 
 namespace heapwatch {
@@ -86,7 +86,7 @@ void ScaleHeapSample(uint64_t count, uint64_t bytes, int64_t rate, int64_t* scal
   }
   double average = static_cast<double>(bytes) / static_cast<double>(count);
   // -expm1(-x) = 1 - exp(-x), accurate for small x (small blocks).
-  double scale = 1 / -std::expm1(-average / static_cast<double>(rate));
+  double scale = 1 / -ExpMinus1(-average / static_cast<double>(rate));
   *scaled_count = static_cast<int64_t>(static_cast<double>(count) * scale + 0.5);
   *scaled_bytes = static_cast<int64_t>(static_cast<double>(bytes) * scale + 0.5);
 }

@@ -45,7 +45,9 @@ TEST(PreloadLibraryTest, ExportsOnlyTheInterposedFunctionsAndOurApi) {
 TEST(PreloadLibraryTest, LoadsNoProtobufAbseilOrCxxRuntime) {
   ProcessResult ldd = RunProgram({"/usr/bin/ldd", PreloadLibrary()}, {});
   ASSERT_EQ(ldd.exit_code, 0) << ldd.err;
-  for (const char* forbidden : {"libprotobuf", "libabsl", "libstdc++", "libz.so"}) {
+  // Nor libm: what a program did not load, it should not pay for
+  // (preload/elementary_functions.h).
+  for (const char* forbidden : {"libprotobuf", "libabsl", "libstdc++", "libz.so", "libm.so"}) {
     EXPECT_EQ(ldd.out.find(forbidden), std::string::npos) << forbidden << " in\n" << ldd.out;
   }
   // And in a running C program: what is mapped is what the program loaded.
