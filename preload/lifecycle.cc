@@ -35,13 +35,14 @@ char g_main_program_path[PATH_MAX] = "";
 // The ring holds about this many bytes of samples, and a program that keeps
 // sampling touches all of it (each slot is reused once per lap): its size is
 // resident memory. At the default rate a sample is rare (one per 512 KiB
-// allocated): 1024 slots at depth 64 (640 KiB) bridge 100 ms of a thread
-// allocating 5 GiB/s, and the collector is woken after 64 samples. Sampling
+// allocated): 256 slots at depth 64 (160 KiB) hold 125 ms of a thread
+// allocating 1 GiB/s, and the collector is woken after 16 samples (in a
+// single-threaded program the sampling thread drains them itself). Sampling
 // rates below 256 KiB get 4 MiB. When (nearly) every allocation is sampled,
 // a busy thread produces millions a second and the ring must bridge the
 // collector's scheduling delay on a loaded machine: 32 MiB (~50,000 samples
 // at depth 64).
-constexpr size_t kRingBytes = size_t{1} << 20;
+constexpr size_t kRingBytes = size_t{256} << 10;
 constexpr size_t kFastRingBytes = size_t{4} << 20;
 constexpr int64_t kFastRateLimit = int64_t{256} << 10;
 constexpr size_t kExactRingBytes = size_t{32} << 20;
@@ -130,7 +131,7 @@ void Start() {
   size_t ring_bytes = config.sample_rate <= kExactRateLimit  ? kExactRingBytes
                       : config.sample_rate < kFastRateLimit ? kFastRingBytes
                                                             : kRingBytes;
-  size_t slots = 1024;
+  size_t slots = 256;
   while (slots * 2 * slot_bytes <= ring_bytes) slots *= 2;
   if (!ChooseOutputDirectory(config) || !g_profiler.ring.Init(slots, config.stack_depth) ||
       !InitCollector(g_main_program_path)) {
