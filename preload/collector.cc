@@ -111,6 +111,8 @@ void DrainRing(CollectorState& c) {
     }
     ring.PopFront();
   }
+  // The new locations' names are copied: give their file pages back.
+  c.objects.ReleaseSymbolNamePages();
 }
 
 // Resident set size from /proc/self/statm, in bytes (0 if unreadable).

@@ -276,6 +276,10 @@ const char* ElfSymbolTable::Lookup(uint64_t address, ElfSymbol* symbol) const {
   return name;
 }
 
+void ElfSymbolTable::ReleaseNamePages() {
+  if (mapping_ != nullptr) madvise(mapping_, mapping_size_, MADV_DONTNEED);
+}
+
 void ElfSymbolTable::Reset() {
   if (mapping_ != nullptr) munmap(mapping_, mapping_size_);
   entries_ = nullptr;

@@ -84,6 +84,13 @@ class ElfSymbolTable {
   // nullptr when no function does. Fills `*symbol` when given and found.
   const char* Lookup(uint64_t address, ElfSymbol* symbol = nullptr) const;
 
+  // Drops the string table's pages that Lookup brought in (and the ones the
+  // kernel mapped around them) from this process; they stay in the page
+  // cache, so the next Lookup is cheap. For callers that have copied the
+  // names they needed: a name pointer from Lookup stays valid (it reads the
+  // page back in), but the memory it costs is given back.
+  void ReleaseNamePages();
+
   // Unmaps the string table and forgets the symbols.
   void Reset();
 
@@ -92,7 +99,7 @@ class ElfSymbolTable {
   // Arena bytes of the address table.
   size_t table_bytes() const { return count_ * sizeof(Entry); }
   // Bytes of the file kept mapped (the string table's pages); only pages of
-  // names Lookup returned are resident.
+  // names Lookup returned since the last ReleaseNamePages are resident.
   size_t mapped_bytes() const { return mapping_size_; }
 
  private:

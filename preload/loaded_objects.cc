@@ -63,6 +63,7 @@ int LoadedObjects::AddObject(dl_phdr_info* info, size_t, void* context) {
       .build_id_string = self->strings_->Intern(build_id, build_id_length),
       .has_functions = false,
       .symbols_loaded = false,
+      .names_read = false,
       .symbols = nullptr,
   };
   if (object.path == nullptr || object.build_id == nullptr || !self->objects_.PushBack(object)) {
@@ -101,7 +102,18 @@ bool LoadedObjects::FunctionAt(size_t i, uintptr_t pc, ElfSymbol* symbol) {
     object.symbols = new (memory) ElfSymbolTable();
     object.symbols->Load(object.path, object.build_id, &arena_);
   }
-  return object.symbols != nullptr && object.symbols->Lookup(pc - object.load_bias, symbol) != nullptr;
+  if (object.symbols == nullptr || object.symbols->Lookup(pc - object.load_bias, symbol) == nullptr) return false;
+  object.names_read = true;
+  return true;
+}
+
+void LoadedObjects::ReleaseSymbolNamePages() {
+  for (size_t i = 0; i < objects_.size(); ++i) {
+    LoadedObject& object = objects_[i];
+    if (!object.names_read) continue;
+    object.names_read = false;
+    if (object.symbols != nullptr) object.symbols->ReleaseNamePages();
+  }
 }
 
 int LoadedObjects::FindSegment(uintptr_t pc) const {

@@ -31,6 +31,7 @@ struct LoadedObject {
   uint32_t build_id_string;
   bool has_functions;     // some frame in it was named from its symbols
   bool symbols_loaded;    // `symbols` was loaded (possibly empty)
+  bool names_read;        // FunctionAt found a name since ReleaseSymbolNamePages
   ElfSymbolTable* symbols;
 };
 
@@ -65,6 +66,11 @@ class LoadedObjects {
   // object's symbol table, read from its file on first use. A file replaced
   // on disk since it was loaded (different build ID) names nothing.
   bool FunctionAt(size_t i, uintptr_t pc, ElfSymbol* symbol);
+
+  // Gives back the pages of symbol names that FunctionAt read (the names
+  // were copied by then): ElfSymbolTable::ReleaseNamePages for every object
+  // whose names were read since the last call.
+  void ReleaseSymbolNamePages();
 
   // Our memory (symbol tables included, not the file pages they map).
   size_t bytes_mapped() const { return objects_.bytes_mapped() + segments_.bytes_mapped() + arena_.bytes_mapped(); }

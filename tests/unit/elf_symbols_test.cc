@@ -3,8 +3,10 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -112,6 +114,35 @@ TEST_F(FixtureSymbolsTest, NamesExportedStaticHiddenAndAliasedFunctions) {
   EXPECT_EQ(NameAt(table, FixtureAddress("fixture_weak")), "_fixture_strong");
   EXPECT_EQ(FixtureAddress("fixture_weak_only"), FixtureAddress(fixture_local_impl_address()));
   EXPECT_EQ(NameAt(table, FixtureAddress(fixture_local_impl_address())), "fixture_weak_only");
+}
+
+// Whether the page holding `address` is mapped in this process's page
+// tables (not merely in the page cache): /proc/self/pagemap's present bit.
+bool PageIsMappedHere(const void* address) {
+  FILE* pagemap = fopen("/proc/self/pagemap", "rb");
+  if (pagemap == nullptr) return false;
+  uint64_t entry = 0;
+  long page = sysconf(_SC_PAGESIZE);
+  bool ok = fseek(pagemap, static_cast<long>(reinterpret_cast<uintptr_t>(address) / page * sizeof(entry)), SEEK_SET) == 0 &&
+            fread(&entry, sizeof(entry), 1, pagemap) == 1;
+  fclose(pagemap);
+  return ok && (entry >> 63) != 0;
+}
+
+// Names are read from the file's mapped string table; once the caller has
+// copied them, their pages (and the ones the kernel mapped around them) can
+// go, and a later lookup still finds the same name.
+TEST_F(FixtureSymbolsTest, NamePagesCanBeGivenBack) {
+  ElfSymbolTable table;
+  ASSERT_TRUE(table.Load(Fixture().path.c_str(), nullptr, &arena_, ""));
+  uint64_t address = FixtureAddress("fixture_add");
+  const char* name = table.Lookup(address);
+  ASSERT_NE(name, nullptr);
+  EXPECT_STREQ(name, "fixture_add");
+  EXPECT_TRUE(PageIsMappedHere(name));
+  table.ReleaseNamePages();
+  EXPECT_FALSE(PageIsMappedHere(name)) << "the name's page is still mapped";
+  EXPECT_STREQ(table.Lookup(address), "fixture_add");
 }
 
 TEST_F(FixtureSymbolsTest, AddressesInsideBodiesAndPastTheEnd) {
