@@ -60,6 +60,8 @@ void RecordSample(void* block, size_t size) {
   }
   g_profiler.ring.Publish(position);
   g_profiler.stats.samples.fetch_add(1, std::memory_order_relaxed);
+  // Not between claiming and publishing: the collector waits on that slot.
+  g_sampled_blocks.GrowFilterIfCrowded();
   RunCollectorIfDue();
   if ((position + 1) % g_profiler.wake_stride == 0) WakeCollector();
 }
@@ -139,6 +141,7 @@ void RestoreBlockRecord(const SampledBlock& saved) {
   }
   BusyScope busy;
   g_sampled_blocks.Insert(saved);
+  g_sampled_blocks.GrowFilterIfCrowded();
 }
 
 size_t FinishDeferredFrees() {

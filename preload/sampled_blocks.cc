@@ -19,6 +19,11 @@ uint32_t SlotHash(uintptr_t address) {
   return static_cast<uint32_t>(x);
 }
 
+// What LockAllForFork took, for UnlockAllAfterFork on the same thread, in
+// parent and child. Initial-exec TLS: plain loads and stores.
+__thread uint64_t t_fork_shards_taken __attribute__((tls_model("initial-exec"))) = 0;
+__thread bool t_fork_growth_taken __attribute__((tls_model("initial-exec"))) = false;
+
 }  // namespace
 
 // The counts are changed with a read-modify-write instruction (the shard's
@@ -61,14 +66,15 @@ void SampledBlocks::GrowFilterIfCrowded() {
   if (crowded(bits)) {
     while (crowded(bits)) ++bits;
     // The new level has never been written (levels only grow): its bits are
-    // zero. Its counts reuse the array from the start.
-    std::memset(bucket_counts_, 0, size_t{1} << bits);
+    // zero. Its counts reuse the array from the start, of which only the
+    // old level's part was ever written.
+    std::memset(bucket_counts_, 0, sizeof(bucket_counts_[0]) << CurrentBits(std::memory_order_relaxed));
     for (Shard& shard : shards_) {
       for (uint32_t i = 0; i < shard.capacity; ++i) {
         if (shard.slots[i].address != 0) CountIn(Hash(shard.slots[i].address), bits);
       }
     }
-    filter_levels_grown_.store(bits - kMinFilterBits, std::memory_order_release);
+    filter_view_.store(View(bits), std::memory_order_release);
   }
   UnlockAll();
   filter_growth_.Unlock();
@@ -130,19 +136,16 @@ void SampledBlocks::EraseSlot(Shard& shard, uint32_t index) {
 bool SampledBlocks::Insert(const SampledBlock& block) {
   uint64_t hash = Hash(block.address);
   Shard& shard = ShardOf(hash);
-  {
-    SpinLockHolder hold(shard.lock);
-    // Keep the load factor at most 1/2: probe runs stay short.
-    if ((shard.count + 1) * 2 > shard.capacity && !Grow(shard)) return false;
-    uint32_t mask = shard.capacity - 1;
-    uint32_t i = SlotHash(block.address) & mask;
-    while (shard.slots[i].address != 0) i = (i + 1) & mask;
-    shard.slots[i] = block;
-    ++shard.count;
-    CountIn(hash, CurrentBits(std::memory_order_relaxed));
-  }
+  SpinLockHolder hold(shard.lock);
+  // Keep the load factor at most 1/2: probe runs stay short.
+  if ((shard.count + 1) * 2 > shard.capacity && !Grow(shard)) return false;
+  uint32_t mask = shard.capacity - 1;
+  uint32_t i = SlotHash(block.address) & mask;
+  while (shard.slots[i].address != 0) i = (i + 1) & mask;
+  shard.slots[i] = block;
+  ++shard.count;
+  CountIn(hash, CurrentBits(std::memory_order_relaxed));
   live_.fetch_add(1, std::memory_order_relaxed);
-  GrowFilterIfCrowded();
   return true;
 }
 
@@ -203,8 +206,24 @@ void SampledBlocks::UnlockAll() {
   for (Shard& shard : shards_) shard.lock.Unlock();
 }
 
-void SampledBlocks::LockAllForFork() { LockAll(); }
+// Growers only ever try the growth lock, so waiting for it here cannot
+// deadlock: a grower that holds it finishes first.
+void SampledBlocks::LockAllForFork() {
+  t_fork_growth_taken = !filter_growth_.HeldByThisThread();
+  if (t_fork_growth_taken) filter_growth_.Lock();
+  t_fork_shards_taken = 0;
+  for (int i = 0; i < kShardCount; ++i) {
+    if (shards_[i].lock.HeldByThisThread()) continue;
+    shards_[i].lock.Lock();
+    t_fork_shards_taken |= uint64_t{1} << i;
+  }
+}
 
-void SampledBlocks::UnlockAllAfterFork() { UnlockAll(); }
+void SampledBlocks::UnlockAllAfterFork() {
+  for (int i = 0; i < kShardCount; ++i) {
+    if ((t_fork_shards_taken >> i) & 1) shards_[i].lock.Unlock();
+  }
+  if (t_fork_growth_taken) filter_growth_.Unlock();
+}
 
 }  // namespace heapwatch

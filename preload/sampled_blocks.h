@@ -25,7 +25,7 @@
 //    32,768 live records (a 16 GiB heap at the default rate);
 //  - the filter only grows. Each size is a level of its own in one array
 //    (level b holds bits [2^b - 2^15, 2^(b+1) - 2^15)), built in full from
-//    the records, with every shard locked, before `filter_levels_grown_` switches to
+//    the records, with every shard locked, before `filter_view_` switches to
 //    it; a level left behind is never written again. A free that read the
 //    old size still tests a complete filter for every record inserted
 //    before the switch, and a record inserted after it was inserted after
@@ -75,18 +75,23 @@ class SampledBlocks {
   static constexpr int kMaxFilterBits = 22;
   // The filter grows when live records exceed 2^bits / this.
   static constexpr int kBitsPerRecord = 128;
-  static constexpr int kShardCount = 64;
+  static constexpr int kShardCount = 64;  // at most 64: the fork handler keeps a bit mask
 
   // The hot path: false means `address` is certainly not a sampled block.
   __attribute__((always_inline)) bool MayContain(uintptr_t address) const {
-    int bits = CurrentBits(std::memory_order_acquire);
-    uint64_t index = LevelStart(bits) + (Hash(address) >> (64 - bits));
+    uint64_t view = filter_view_.load(std::memory_order_acquire);
+    uint64_t index = (view >> 8) + (Hash(address) >> ViewShift(view));
     return (filter_[index >> 6].load(std::memory_order_relaxed) >> (index & 63)) & 1;
   }
 
   // Adds a record; the address must not be present. False when a table
   // cannot grow (out of memory): the caller then drops the sample.
   bool Insert(const SampledBlock& block);
+
+  // Moves to a larger filter if the live records call for one. Call after
+  // inserting, once nothing else waits on the caller (it may take every
+  // shard's lock and pass over all the records).
+  void GrowFilterIfCrowded();
 
   // Removes the record for `address` into *removed. False when there is none.
   bool Remove(uintptr_t address, SampledBlock* removed);
@@ -122,8 +127,14 @@ class SampledBlocks {
   int filter_bits() const { return CurrentBits(std::memory_order_acquire); }
   size_t BytesMapped();
 
-  // fork(): the parent holds every shard lock across the fork, so the child
-  // inherits consistent tables; each side then releases them.
+  // fork(): the parent holds the growth lock and every shard lock across the
+  // fork, so the child inherits consistent tables (and no growth half done
+  // by a thread it does not have); each side then releases them. Except
+  // the locks the forking thread itself holds: fork is async-signal-safe,
+  // and a handler that interrupted this thread inside our code may fork. It
+  // cannot wait for those; the interrupted code, which goes on in both
+  // processes, finishes its update and releases them (SpinLock knows its
+  // holder).
   void LockAllForFork();
   void UnlockAllAfterFork();
 
@@ -142,8 +153,16 @@ class SampledBlocks {
     // Fibonacci hashing; the high bits of the product are well mixed.
     return (address >> 4) * 0x9e3779b97f4a7c15ull;
   }
+  // The current level, as the free path reads it: one word, so that a
+  // level's start and its hash shift are always seen together. Bits 8 and
+  // up: LevelStart(bits); bits 0-7: (64 - bits) ^ (64 - kMinFilterBits), so
+  // that the smallest level's view is 0 (see below).
+  static uint64_t View(int bits) {
+    return LevelStart(bits) << 8 | static_cast<uint64_t>((64 - bits) ^ (64 - kMinFilterBits));
+  }
+  static int ViewShift(uint64_t view) { return static_cast<int>(view & 0xff) ^ (64 - kMinFilterBits); }
+  int CurrentBits(std::memory_order order) const { return 64 - ViewShift(filter_view_.load(order)); }
   // Where level `bits` starts in filter_, in bits.
-  int CurrentBits(std::memory_order order) const { return kMinFilterBits + filter_levels_grown_.load(order); }
   static uint64_t LevelStart(int bits) { return (uint64_t{1} << bits) - (uint64_t{1} << kMinFilterBits); }
   Shard& ShardOf(uint64_t hash) { return shards_[(hash >> (64 - kMinFilterBits)) % kShardCount]; }
 
@@ -154,8 +173,6 @@ class SampledBlocks {
   void EraseSlot(Shard& shard, uint32_t index);
   void CountIn(uint64_t hash, int bits);
   void CountOut(uint64_t hash, int bits);
-  // No lock held: moves to a larger filter if the records call for one.
-  void GrowFilterIfCrowded();
   // Every shard's lock, in index order (the only order in which more than
   // one is ever held).
   void LockAll();
@@ -163,14 +180,15 @@ class SampledBlocks {
 
   // Arrays, not mappings: the process-wide instance is constant-initialized
   // (zero pages until touched), so the free hook never tests for "not yet
-  // set up". Only the current level's part is ever resident with its
-  // counts: 4 KiB + 32 KiB at the smallest.
+  // set up". Resident: the levels used so far (each twice the last) and
+  // the current level's counts, 4 KiB + 32 KiB at the smallest, 1 MiB +
+  // 4 MiB at the largest (beyond 32,768 live sampled blocks).
   // Read by every free: nothing written on the sampled paths shares its
   // cache line. Zero at first, like every member: a non-zero initializer
   // would move the whole object from .bss into the library's file-backed
   // .data, whose pages the kernel maps in (and counts as resident) by the
   // dozen.
-  alignas(64) std::atomic<int> filter_levels_grown_{0};  // log2 of the filter's size - kMinFilterBits
+  alignas(64) std::atomic<uint64_t> filter_view_{0};  // View(current bits)
   alignas(64) std::atomic<uint64_t> filter_[(size_t{2} << kMaxFilterBits) / 64 - (size_t{1} << kMinFilterBits) / 64] = {};
   uint8_t bucket_counts_[size_t{1} << kMaxFilterBits] = {};  // live records per bucket; saturates
   alignas(64) std::atomic<int64_t> live_{0};  // records, for the growth decision

@@ -4,7 +4,11 @@
 // simply reset.
 //
 // Test-and-test-and-set with a pause; after a while it yields the CPU, so a
-// holder that was descheduled (8 threads on 2 cores) gets to run.
+// holder that was descheduled (8 threads on 2 cores) gets to run. The lock
+// word is its holder's identity (the address of a thread-local byte), so a
+// thread can tell whether it holds a lock itself: the fork handler, which a
+// signal handler may run on a thread interrupted inside our code, must not
+// wait for such a lock.
 
 #ifndef HEAPWATCH_PRELOAD_SPIN_LOCK_H_
 #define HEAPWATCH_PRELOAD_SPIN_LOCK_H_
@@ -12,8 +16,12 @@
 #include <sched.h>
 
 #include <atomic>
+#include <cstdint>
 
 namespace heapwatch {
+
+// This thread's identity for SpinLock: unique among live threads, never 0.
+inline __thread char t_spin_lock_identity __attribute__((tls_model("initial-exec")));
 
 class SpinLock {
  public:
@@ -26,7 +34,9 @@ class SpinLock {
   }
 
   bool TryLock() {
-    return !locked_.load(std::memory_order_relaxed) && !locked_.exchange(true, std::memory_order_acquire);
+    uintptr_t free = 0;
+    return holder_.load(std::memory_order_relaxed) == 0 &&
+           holder_.compare_exchange_strong(free, Self(), std::memory_order_acquire, std::memory_order_relaxed);
   }
 
   void Lock() {
@@ -39,10 +49,16 @@ class SpinLock {
     }
   }
 
-  void Unlock() { locked_.store(false, std::memory_order_release); }
+  void Unlock() { holder_.store(0, std::memory_order_release); }
+
+  // True when this thread holds the lock (it was not interrupted while
+  // taking or releasing it: the word changes in one instruction).
+  bool HeldByThisThread() const { return holder_.load(std::memory_order_relaxed) == Self(); }
 
  private:
-  std::atomic<bool> locked_{false};
+  static uintptr_t Self() { return reinterpret_cast<uintptr_t>(&t_spin_lock_identity); }
+
+  std::atomic<uintptr_t> holder_{0};
 };
 
 class SpinLockHolder {

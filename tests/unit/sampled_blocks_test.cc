@@ -107,6 +107,7 @@ TEST_F(SampledBlocksTest, FilterGrowsWithTheLiveRecords) {
     while (live.size() < target) {
       uintptr_t address = 0x100000000 + live.size() * 48;
       ASSERT_TRUE(blocks_.Insert({.address = address, .size = 48, .stack_hash = 1}));
+      blocks_.GrowFilterIfCrowded();
       live.push_back(address);
     }
     EXPECT_EQ(blocks_.filter_bits(), expected_bits(target)) << target << " records";
@@ -140,6 +141,7 @@ TEST_F(SampledBlocksTest, LiveRecordsStayVisibleWhileTheFilterGrows) {
       for (uintptr_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
         uintptr_t address = (uintptr_t(t + 1) << 40) + i * 64;
         if (!blocks_.Insert({.address = address, .size = 64, .stack_hash = 2})) break;
+        blocks_.GrowFilterIfCrowded();
         mine.push_back(address);
         for (uintptr_t a : mine) misses += !blocks_.MayContain(a);
         if (mine.size() == 64) {
@@ -158,6 +160,7 @@ TEST_F(SampledBlocksTest, LiveRecordsStayVisibleWhileTheFilterGrows) {
   }
   for (uintptr_t i = 0; i < 600000; ++i) {
     ASSERT_TRUE(blocks_.Insert({.address = 0x100000000 + i * 32, .size = 32, .stack_hash = 3}));
+    blocks_.GrowFilterIfCrowded();
   }
   stop = true;
   for (std::thread& reader : readers) reader.join();
