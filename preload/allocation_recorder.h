@@ -39,7 +39,8 @@ __attribute__((always_inline)) inline bool ForgetBlock(void* block) {
 bool TakeBlockRecord(void* block, SampledBlock* saved);
 void RestoreBlockRecord(const SampledBlock& saved);
 
-// Frees deferred by ForgetBlock, finished by the collector. Returns how many.
+// Frees deferred by ForgetBlock, finished by the collector (its thread, or
+// the thread doing its work). Returns how many.
 size_t FinishDeferredFrees();
 
 }  // namespace heapwatch

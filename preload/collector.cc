@@ -11,6 +11,7 @@
 #include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -83,7 +84,9 @@ struct CollectorState {
   pthread_t thread;
   bool thread_running = false;
   std::atomic<int> thread_state{kThreadNotStarted};
-  int64_t work_due_nanos = 0;  // monotonic: when the next periodic profile is due, while no thread runs
+  // Monotonic: when the next periodic profile is due, while no thread runs.
+  // Read without the mutex by allocating threads.
+  std::atomic<int64_t> work_due_nanos{0};
   std::atomic<bool> stop{false};
   std::atomic<uint32_t> wake_word{0};
 };
@@ -245,7 +248,7 @@ bool WriteProfileLocked(CollectorState& c, ProfileKind kind) {
   if (!ok) {
     // Say it once, and step aside: the program carries on unprofiled.
     WarnAlways("cannot write %s/%s: %s; heap profiling is off for the rest of this process",
-               g_profiler.config.output_dir, name, strerror(errno));
+               g_profiler.config.output_dir, name, ErrorText(errno));
     c.write_failed = true;
     g_profiler.phase.store(Phase::kStopped, std::memory_order_release);
     file.Abort();
@@ -313,7 +316,7 @@ void ResetForNewProcess(CollectorState& c) {
   c.start_realtime_nanos = Now(CLOCK_REALTIME);
   int64_t interval = g_profiler.config.interval_nanos;
   c.next_periodic_nanos = Now(CLOCK_MONOTONIC) + interval;
-  c.work_due_nanos = interval > 0 ? c.next_periodic_nanos : INT64_MAX;
+  c.work_due_nanos.store(interval > 0 ? c.next_periodic_nanos : INT64_MAX, std::memory_order_relaxed);
   c.sequence = 0;
   c.sequence_known = false;
   // A token for this process image: getrandom never blocks for 8 bytes once
@@ -346,9 +349,10 @@ bool StartThread(CollectorState& c) {
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   pthread_attr_destroy(&attr);
   if (error != 0) {
+    // Check-ins stay on: the allocating threads do its work (RunCollectorIfDue).
     c.thread_state.store(kThreadFailed, std::memory_order_release);
-    ByteSampler::SetCheckInInterval(0);
-    Warn("cannot start the collector thread (%s): profiles will be written at exit only", strerror(error));
+    Warn("cannot start the collector thread (%s): the program's threads will write the profiles as they allocate",
+         ErrorText(error));
     return false;
   }
   pthread_setname_np(c.thread, "heapwatch");
@@ -381,16 +385,73 @@ bool InitCollector(const char* main_program_path) {
 
 namespace {
 
-// The collector's work, done by the thread that noticed it is due, in a
-// process with no other thread (RunCollectorIfDue). The caller is busy.
+// The collector's work on a program thread (inside its malloc, at exit, in
+// heapwatch_dump) runs with every signal blocked from before the mutex is
+// taken until it is released, and on a stack of our own, as large as the
+// collector thread's. A handler that interrupted us could fork (our fork
+// handler would wait for the mutex this thread holds) or allocate into
+// tables we are updating; and the program's stack may be small (a thread's,
+// a coroutine's, a sigaltstack handler's) while demangling a symbol can take
+// hundreds of KiB (demangle.h). The stack is mapped on first use and only
+// the pages the work touched are resident. The mutex guards it.
+class AllSignalsBlocked {
+ public:
+  AllSignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous_);
+  }
+  ~AllSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  AllSignalsBlocked(const AllSignalsBlocked&) = delete;
+  AllSignalsBlocked& operator=(const AllSignalsBlocked&) = delete;
+
+ private:
+  sigset_t previous_;
+};
+
+constexpr size_t kPrivateStackBytes = size_t{2} << 20;
+void* g_private_stack = nullptr;
+ucontext_t g_private_caller, g_private_callee;
+void (*g_private_work)(CollectorState&) = nullptr;
+
+void PrivateStackEntry() { g_private_work(*g_collector); }
+
+// Runs work(c) on the private stack (on this one if it cannot be had). The
+// mutex is held and signals are blocked.
+void RunOnPrivateStack(CollectorState& c, void (*work)(CollectorState&)) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The sanitizers do not follow swapcontext reliably; the sanitized builds
+  // are our tests, whose threads have large stacks.
+  constexpr bool kSwitchStacks = false;
+#else
+  constexpr bool kSwitchStacks = true;
+#endif
+  if (kSwitchStacks && g_private_stack == nullptr) g_private_stack = MapPages(kPrivateStackBytes);
+  if (kSwitchStacks && g_private_stack != nullptr && getcontext(&g_private_callee) == 0) {
+    g_private_callee.uc_stack.ss_sp = g_private_stack;
+    g_private_callee.uc_stack.ss_size = kPrivateStackBytes;
+    g_private_callee.uc_link = &g_private_caller;
+    g_private_work = work;
+    makecontext(&g_private_callee, PrivateStackEntry, 0);
+    if (swapcontext(&g_private_caller, &g_private_callee) == 0) return;
+  }
+  work(c);
+}
+
+// The collector's work, done by the thread that noticed it is due, while no
+// collector thread runs (RunCollectorIfDue). The caller is busy.
 void CollectInline(CollectorState& c) {
-  // Only this thread runs, but a program's raw clone() threads are not
-  // counted by glibc: never wait here.
+  // Other threads (raw clone()s, which glibc does not count, or any thread
+  // once ours failed to start) may be doing it: never wait here.
+  AllSignalsBlocked blocked;
   if (pthread_mutex_trylock(&c.mutex) != 0) return;
-  DrainRing(c);
-  FinishDeferredFrees();
-  WritePeriodicIfDueLocked(c);
-  c.work_due_nanos = g_profiler.config.interval_nanos > 0 ? c.next_periodic_nanos : INT64_MAX;
+  RunOnPrivateStack(c, [](CollectorState& c) {
+    DrainRing(c);
+    FinishDeferredFrees();
+    WritePeriodicIfDueLocked(c);
+    c.work_due_nanos.store(g_profiler.config.interval_nanos > 0 ? c.next_periodic_nanos : INT64_MAX,
+                           std::memory_order_relaxed);
+  });
   pthread_mutex_unlock(&c.mutex);
 }
 
@@ -398,11 +459,14 @@ void CollectInline(CollectorState& c) {
 
 void RunCollectorIfDue() {
   CollectorState* c = g_collector;
-  if (c == nullptr || c->thread_state.load(std::memory_order_acquire) != kThreadNotStarted) return;
-  if (g_profiler.ring.ApproximateBacklog() < g_profiler.wake_stride && Now(CLOCK_MONOTONIC) < c->work_due_nanos) {
+  if (c == nullptr) return;
+  int state = c->thread_state.load(std::memory_order_acquire);
+  if (state == kThreadStarting || state == kThreadStarted) return;
+  if (g_profiler.ring.ApproximateBacklog() < g_profiler.wake_stride &&
+      Now(CLOCK_MONOTONIC) < c->work_due_nanos.load(std::memory_order_relaxed)) {
     return;
   }
-  if (__libc_single_threaded) {
+  if (state == kThreadFailed || __libc_single_threaded) {
     CollectInline(*c);
   } else {
     StartThreadOnce(*c);
@@ -411,13 +475,18 @@ void RunCollectorIfDue() {
 
 void StopCollectorThread() {
   CollectorState& c = *g_collector;
-  pthread_mutex_lock(&c.mutex);
-  bool running = c.thread_running;
-  pthread_mutex_unlock(&c.mutex);
+  bool running;
+  {
+    AllSignalsBlocked blocked;  // see RunOnPrivateStack
+    pthread_mutex_lock(&c.mutex);
+    running = c.thread_running;
+    pthread_mutex_unlock(&c.mutex);
+  }
   if (!running) return;
   c.stop.store(true, std::memory_order_release);
   WakeCollector();
   pthread_join(c.thread, nullptr);
+  AllSignalsBlocked blocked;
   pthread_mutex_lock(&c.mutex);
   c.thread_running = false;
   pthread_mutex_unlock(&c.mutex);
@@ -425,9 +494,15 @@ void StopCollectorThread() {
 
 namespace {
 
+// The arguments and result of a profile written on the private stack; the
+// mutex guards them.
+ProfileKind g_private_kind = ProfileKind::kOnDemand;
+bool g_private_result = false;
+
 // Has the collector thread do `work` (a profile, or only a drain) and waits
 // for it; does it on the calling thread when no collector thread runs.
 bool RunOnCollector(CollectorState& c, bool drain_only, ProfileKind kind) {
+  AllSignalsBlocked blocked;  // see RunOnPrivateStack
   pthread_mutex_lock(&c.mutex);
   bool ok = true;
   if (c.thread_running && !pthread_equal(pthread_self(), c.thread)) {
@@ -440,11 +515,15 @@ bool RunOnCollector(CollectorState& c, bool drain_only, ProfileKind kind) {
     while (c.requests_served < ticket) pthread_cond_wait(&c.request_done, &c.mutex);
     ok = c.request_result;
   } else if (drain_only) {
-    DrainRing(c);
+    RunOnPrivateStack(c, [](CollectorState& c) { DrainRing(c); });
   } else {
     // No collector thread (not needed yet, or it could not start).
-    FinishDeferredFrees();
-    ok = WriteProfileLocked(c, kind);
+    g_private_kind = kind;
+    RunOnPrivateStack(c, [](CollectorState& c) {
+      FinishDeferredFrees();
+      g_private_result = WriteProfileLocked(c, g_private_kind);
+    });
+    ok = g_private_result;
   }
   pthread_mutex_unlock(&c.mutex);
   return ok;
@@ -471,7 +550,9 @@ void DrainRingNow() {
 void WakeCollector() {
   CollectorState* c = g_collector;
   // No thread to wake: spare the system call.
-  if (c == nullptr || c->thread_state.load(std::memory_order_acquire) == kThreadNotStarted) return;
+  if (c == nullptr) return;
+  int state = c->thread_state.load(std::memory_order_acquire);
+  if (state == kThreadNotStarted || state == kThreadFailed) return;
   c->wake_word.fetch_add(1, std::memory_order_release);
   syscall(SYS_futex, &c->wake_word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }

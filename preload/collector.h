@@ -9,7 +9,8 @@
 // sampled blocks (sampled_blocks.h), so frees never need to reach us.
 //
 // Lock order: collector mutex, then sampled-block shard locks. Allocating
-// threads take shard locks only, never the mutex.
+// threads take shard locks, and only ever try the mutex (to do the
+// collector's work while no collector thread runs).
 //
 // The thread starts lazily, when it is first needed: when the first
 // periodic profile is due, when samples back up in the ring, or when a
@@ -25,7 +26,10 @@
 // exit path and heapwatch_dump() do. The price: a single-threaded program
 // that stops allocating gets no periodic profiles until it allocates again
 // (nothing it could leak changes meanwhile), and the periodic profile's few
-// milliseconds are spent on its thread.
+// milliseconds (the first one's also read symbol tables) are spent on its
+// thread. Work done on a program thread runs on a private 2 MiB stack with
+// every signal blocked (collector.cc: RunOnPrivateStack). If the thread
+// cannot be created, the allocating threads do its work the same way.
 
 // fork(): the prepare handler takes the mutex and every shard lock (so the
 // child inherits consistent tables), marking the forking thread busy so that
@@ -51,8 +55,7 @@ bool InitCollector(const char* main_program_path);
 // ring's backlog past the wake-up mark): starts the background thread, or,
 // in a single-threaded process, does the work on this thread. Called after
 // each published sample and at check-ins (cheap once the thread runs); the
-// caller is busy. If the thread cannot be created, profiles are written at
-// exit and on demand only.
+// caller is busy.
 void RunCollectorIfDue();
 
 // Stops and joins the thread, if running.

@@ -38,6 +38,11 @@ void WriteLine(const char* format, va_list args) {
 
 }  // namespace
 
+const char* ErrorText(int error) {
+  const char* text = strerrordesc_np(error);
+  return text != nullptr ? text : "unknown error";
+}
+
 void SetQuiet(bool quiet) { g_quiet.store(quiet, std::memory_order_relaxed); }
 
 void Warn(const char* format, ...) {

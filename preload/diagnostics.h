@@ -17,6 +17,12 @@ namespace heapwatch {
 void Warn(const char* format, ...) __attribute__((format(printf, 1, 2)));
 void WarnAlways(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
+// errno's description, for messages: strerrordesc_np's English text, which
+// takes no lock (strerror reads the locale under libc's locale lock, which
+// the program may hold for writing while it allocates, i.e. while our code
+// runs inside its malloc).
+const char* ErrorText(int error);
+
 // Silences Warn (not WarnAlways) for the rest of the process.
 void SetQuiet(bool quiet);
 

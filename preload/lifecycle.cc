@@ -60,7 +60,7 @@ bool ChooseOutputDirectory(Config& config) {
   } else {
     char cwd[kMaxPathLength];
     if (getcwd(cwd, sizeof(cwd)) == nullptr) {
-      WarnAlways("cannot find the working directory (%s); set HEAPWATCH_OUT to an absolute path", strerror(errno));
+      WarnAlways("cannot find the working directory (%s); set HEAPWATCH_OUT to an absolute path", ErrorText(errno));
       return false;
     }
     const char* relative = defaulted ? kDefaultDirectoryName : config.output_dir;
@@ -73,7 +73,7 @@ bool ChooseOutputDirectory(Config& config) {
   memcpy(config.output_dir, absolute, strlen(absolute) + 1);
   if (!MakeDirectories(config.output_dir) || !DirectoryIsWritable(config.output_dir)) {
     WarnAlways("cannot write profiles to %s (%s); this process runs unprofiled", config.output_dir,
-               strerror(errno));
+               ErrorText(errno));
     return false;
   }
   if (defaulted) Warn("writing heap profiles to %s (set HEAPWATCH_OUT to choose)", config.output_dir);

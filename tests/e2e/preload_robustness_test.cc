@@ -207,6 +207,58 @@ TEST(PreloadRobustnessTest, TheCollectorThreadStartsOnlyBesideTheProgramsOwn) {
   }
 }
 
+// When our thread cannot be created (here: RLIMIT_NPROC), the program's
+// threads do its work as they allocate: the periodic profiles still come.
+TEST(PreloadRobustnessTest, WithoutACollectorThreadTheAllocatingThreadsWriteTheProfiles) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to become nobody with RLIMIT_NPROC 1";
+  std::string dir = MakeTempDir("out");
+  ASSERT_EQ(chmod(dir.c_str(), 0777), 0);
+  ProcessResult r = RunUnderPreload({TestProgram("collector_threads"), "no-more-threads", "1200"}, dir,
+                                    {{"HEAPWATCH_RATE", "4096"}, {"HEAPWATCH_INTERVAL", "0.2"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "threads=2 heapwatch=0\n");
+  EXPECT_NE(r.err.find("cannot start the collector thread"), std::string::npos) << r.err;
+  int periodic = 0;
+  for (const std::string& file : ProfileFiles(dir)) {
+    if (file.find(".exit.") != std::string::npos) continue;
+    ++periodic;
+    EXPECT_GT(ReadProfile(file).sample_size(), 0) << file;
+  }
+  EXPECT_GE(periodic, 3) << "1.2 s at one profile every 0.2 s";
+}
+
+// A single-threaded program's thread does the collector's work inside its
+// malloc, holding our locks; a signal handler that forks meanwhile (fork is
+// async-signal-safe) would find them held. The work runs with signals
+// blocked, so the handler waits until it is done.
+TEST(PreloadRobustnessTest, SignalHandlerThatForksWhileTheProgramDoesOurWork) {
+  std::string dir = MakeTempDir("out");
+  ProcessResult r = RunUnderPreload({TestProgram("fork_in_handler"), "1500"}, dir,
+                                    {{"HEAPWATCH_RATE", "1"}, {"HEAPWATCH_INTERVAL", "0.05"}}, 60);
+  ASSERT_FALSE(r.timed_out) << "deadlock: a handler forked while the program held the profiler's locks";
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(r.out.rfind("forks ", 0), 0u) << r.out;
+  EXPECT_GT(std::stol(r.out.substr(6)), 100) << "the timer did not interrupt the program";
+  EXPECT_GE(ProfileFiles(dir).size(), 10u) << "periodic profiles every 50 ms, and the exit profile";
+}
+
+// The collector's work done inside a program's malloc (resolving and
+// demangling names, writing profiles) runs on a stack of our own: here the
+// program allocates on a 64 KiB coroutine stack in a function whose name
+// takes hundreds of KiB of stack to demangle.
+TEST(PreloadRobustnessTest, OurWorkInsideMallocDoesNotUseTheProgramsStack) {
+  std::string dir = MakeTempDir("out");
+  ProcessResult r = RunUnderPreload({TestProgram("small_stack"), "400", "64"}, dir,
+                                    {{"HEAPWATCH_RATE", "1"}, {"HEAPWATCH_INTERVAL", "0.05"}});
+  ASSERT_EQ(r.signal, 0) << "the program crashed: " << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "done\n");
+  std::vector<std::string> files = ProfileFiles(dir);
+  ASSERT_GE(files.size(), 3u) << "periodic profiles every 50 ms, and the exit profile";
+  perftools::profiles::Profile p = ReadProfile(files.back());
+  EXPECT_GT(TotalsAtLeaf(p, "AllocateWithADeepName").alloc_objects, 1000);
+}
+
 TEST(PreloadRobustnessTest, SetuidProgramsAreLeftAlone) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to make a setuid binary";
   if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "needs setpriv (util-linux)";

@@ -4,8 +4,14 @@
 //   single    the program never starts a thread
 //   threaded  the program first starts one thread of its own, which waits
 //             until the end
+//   no-more-threads  as threaded, then (run as root) becomes user nobody
+//             with RLIMIT_NPROC 1, so that no thread can be created after
+//             its own: the profiler's thread cannot start
 #include <dirent.h>
 #include <pthread.h>
+#include <grp.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -43,10 +49,19 @@ void CountThreads(int* threads, int* ours) {
 
 int main(int argc, char** argv) {
   EXPECT_OR_DIE(argc == 3);
-  bool threaded = std::strcmp(argv[1], "threaded") == 0;
+  bool no_more_threads = std::strcmp(argv[1], "no-more-threads") == 0;
+  bool threaded = no_more_threads || std::strcmp(argv[1], "threaded") == 0;
   EXPECT_OR_DIE(threaded || std::strcmp(argv[1], "single") == 0);
   pthread_t thread;
   if (threaded) EXPECT_OR_DIE(pthread_create(&thread, nullptr, WaitUntilFinished, nullptr) == 0);
+  if (no_more_threads) {
+    EXPECT_OR_DIE(geteuid() == 0);
+    rlimit one = {1, 1};
+    EXPECT_OR_DIE(setgroups(0, nullptr) == 0 && setgid(65534) == 0 && setuid(65534) == 0);
+    EXPECT_OR_DIE(setrlimit(RLIMIT_NPROC, &one) == 0);
+    pthread_t probe;
+    EXPECT_OR_DIE(pthread_create(&probe, nullptr, WaitUntilFinished, nullptr) != 0);
+  }
   ServeFor(std::atol(argv[2]));
   int threads, ours;
   CountThreads(&threads, &ours);
