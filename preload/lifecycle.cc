@@ -16,6 +16,8 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "include/heapwatch/heapwatch.h"
 #include "preload/allocation_recorder.h"
 #include "preload/collector.h"
@@ -35,14 +37,16 @@ char g_main_program_path[PATH_MAX] = "";
 // The ring holds about this many bytes of samples, and a program that keeps
 // sampling touches all of it (each slot is reused once per lap): its size is
 // resident memory. At the default rate a sample is rare (one per 512 KiB
-// allocated): 256 slots at depth 64 (160 KiB) hold 125 ms of a thread
-// allocating 1 GiB/s, and the collector is woken after 16 samples (in a
-// single-threaded program the sampling thread drains them itself). Sampling
-// rates below 256 KiB get 4 MiB. When (nearly) every allocation is sampled,
-// a busy thread produces millions a second and the ring must bridge the
-// collector's scheduling delay on a loaded machine: 32 MiB (~50,000 samples
-// at depth 64).
-constexpr size_t kRingBytes = size_t{256} << 10;
+// allocated): 512 slots at depth 64 (320 KiB) hold 250 ms of a thread
+// allocating 1 GiB/s. The collector is woken every 64 samples (waking it
+// more often costs a multi-threaded program more than the memory saved:
+// 16 instead of 64 made tools/bench's alloc_churn 5% slower), and a
+// single-threaded program drains them itself. Sampling rates below 256 KiB
+// get 4 MiB. When (nearly) every allocation is sampled, a busy thread
+// produces millions a second and the ring must bridge the collector's
+// scheduling delay on a loaded machine: 32 MiB (~50,000 samples at depth
+// 64).
+constexpr size_t kRingBytes = size_t{512} << 10;
 constexpr size_t kFastRingBytes = size_t{4} << 20;
 constexpr int64_t kFastRateLimit = int64_t{256} << 10;
 constexpr size_t kExactRingBytes = size_t{32} << 20;
@@ -139,7 +143,7 @@ void Start() {
     return;
   }
   // Wake the collector early: by the time it runs, more samples have come.
-  g_profiler.wake_stride = g_profiler.ring.capacity() / 16;
+  g_profiler.wake_stride = std::max<uint64_t>(g_profiler.ring.capacity() / 16, 64);
   g_sampled_blocks.PopulateFilter();
   ByteSampler::SetRate(config.sample_rate);
   InitStackCapture();
