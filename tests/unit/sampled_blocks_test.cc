@@ -169,6 +169,24 @@ TEST_F(SampledBlocksTest, LiveRecordsStayVisibleWhileTheFilterGrows) {
   EXPECT_EQ(blocks_.Count(), 600000u);
 }
 
+// The fork protocol holds the growth lock too, so that a child never
+// inherits a growth half done by a thread it does not have: while it is
+// held, would-be growers give up (they never wait), and the next insert
+// after the fork grows the filter.
+TEST_F(SampledBlocksTest, TheForkProtocolHoldsOffFilterGrowth) {
+  for (uintptr_t i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(blocks_.Insert({.address = 0x100000000 + i * 32, .size = 32, .stack_hash = 4}));
+  }
+  blocks_.LockAllForFork();
+  std::thread grower([&] { blocks_.GrowFilterIfCrowded(); });  // returns at once
+  grower.join();
+  blocks_.UnlockAllAfterFork();
+  EXPECT_EQ(blocks_.filter_bits(), SampledBlocks::kMinFilterBits);
+  blocks_.GrowFilterIfCrowded();
+  EXPECT_EQ(blocks_.filter_bits(), 17) << "1000 records want 2^17 bits";
+  for (uintptr_t i = 0; i < 1000; ++i) ASSERT_TRUE(blocks_.MayContain(0x100000000 + i * 32));
+}
+
 TEST_F(SampledBlocksTest, ConcurrentInsertRemoveAndScan) {
   std::atomic<bool> stop{false};
   std::thread scanner([&] {
