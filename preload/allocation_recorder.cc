@@ -43,7 +43,8 @@ void RecordSample(void* block, size_t size) {
   int depth = CaptureStack(frames, g_profiler.config.stack_depth);
   SampleRecord* record;
   uint64_t position;
-  if (!g_profiler.ring.TryClaim(&record, &position)) {
+  SampleRing& ring = CurrentRing(g_profiler);
+  if (!ring.TryClaim(&record, &position)) {
     // Full: the collector is behind. Nudge it now and then, not on every
     // drop (a wake-up is a system call).
     if (g_profiler.stats.dropped_samples.fetch_add(1, std::memory_order_relaxed) % 256 == 0) WakeCollector();
@@ -58,12 +59,12 @@ void RecordSample(void* block, size_t size) {
           {.address = address, .size = size, .stack_hash = StackTable::Hash(frames, static_cast<uint32_t>(depth))})) {
     g_profiler.stats.untracked_samples.fetch_add(1, std::memory_order_relaxed);
   }
-  g_profiler.ring.Publish(position);
+  ring.Publish(position);
   g_profiler.stats.samples.fetch_add(1, std::memory_order_relaxed);
   // Not between claiming and publishing: the collector waits on that slot.
   g_sampled_blocks.GrowFilterIfCrowded();
   RunCollectorIfDue();
-  if ((position + 1) % g_profiler.wake_stride == 0) WakeCollector();
+  if (&ring == &g_profiler.ring && (position + 1) % g_profiler.wake_stride == 0) WakeCollector();
 }
 
 }  // namespace

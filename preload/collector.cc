@@ -99,9 +99,8 @@ int64_t Now(clockid_t clock) {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-// Takes every published sample off the ring into the tables.
-void DrainRing(CollectorState& c) {
-  SampleRing& ring = g_profiler.ring;
+// Takes every published sample off `ring` into the tables.
+void DrainOneRing(CollectorState& c, SampleRing& ring) {
   while (const SampleRecord* record = ring.Front()) {
     if (!record->abandoned) {
       uint32_t stack = c.stacks.Intern(record->frames, record->depth,
@@ -114,9 +113,17 @@ void DrainRing(CollectorState& c) {
     }
     ring.PopFront();
   }
+}
+
+// Takes every published sample off both rings into the tables.
+void DrainRing(CollectorState& c) {
+  DrainOneRing(c, g_profiler.solo_ring);
+  DrainOneRing(c, g_profiler.ring);
   // The new locations' names are copied: give their file pages back.
   c.objects.ReleaseSymbolNamePages();
 }
+
+uint64_t RingBacklog() { return g_profiler.solo_ring.ApproximateBacklog() + g_profiler.ring.ApproximateBacklog(); }
 
 // Resident set size from /proc/self/statm, in bytes (0 if unreadable).
 uint64_t ResidentBytes() {
@@ -135,7 +142,8 @@ uint64_t ResidentBytes() {
 size_t ProfilerBytes(const CollectorState& c) {
   return c.strings.bytes_mapped() + c.objects.bytes_mapped() + c.locations.bytes_mapped() +
          c.stacks.bytes_mapped() + c.inuse_count.bytes_mapped() + c.inuse_bytes.bytes_mapped() +
-         g_profiler.ring.capacity() * (sizeof(SampleRecord) + 64 + sizeof(uintptr_t) * g_profiler.config.stack_depth) +
+         (g_profiler.ring.capacity() + g_profiler.solo_ring.capacity()) *
+             (sizeof(SampleRecord) + 64 + sizeof(uintptr_t) * g_profiler.config.stack_depth) +
          g_sampled_blocks.BytesMapped();
 }
 
@@ -462,7 +470,8 @@ void RunCollectorIfDue() {
   if (c == nullptr) return;
   int state = c->thread_state.load(std::memory_order_acquire);
   if (state == kThreadStarting || state == kThreadStarted) return;
-  if (g_profiler.ring.ApproximateBacklog() < g_profiler.wake_stride &&
+  if (g_profiler.solo_ring.ApproximateBacklog() < g_profiler.solo_drain_stride &&
+      g_profiler.ring.ApproximateBacklog() < g_profiler.wake_stride &&
       Now(CLOCK_MONOTONIC) < c->work_due_nanos.load(std::memory_order_relaxed)) {
     return;
   }
@@ -543,7 +552,7 @@ bool WriteProfileNow(ProfileKind kind) {
 }
 
 void DrainRingNow() {
-  if (g_collector == nullptr || g_profiler.ring.ApproximateBacklog() == 0) return;
+  if (g_collector == nullptr || RingBacklog() == 0) return;
   RunOnCollector(*g_collector, /*drain_only=*/true, ProfileKind::kOnDemand);
 }
 
@@ -572,6 +581,7 @@ void CollectorParentAfterFork() {
 void CollectorChildAfterFork() {
   g_sampled_blocks.UnlockAllAfterFork();
   g_profiler.ring.RepairAfterFork();
+  g_profiler.solo_ring.RepairAfterFork();
   // The child's diagnostics are about its own life. (Its profiles still
   // include what it inherited: those blocks are really in its heap.)
   ProfilerStats& stats = g_profiler.stats;

@@ -47,6 +47,11 @@ char g_main_program_path[PATH_MAX] = "";
 // scheduling delay on a loaded machine: 32 MiB (~50,000 samples at depth
 // 64).
 constexpr size_t kRingBytes = size_t{512} << 10;
+// While the process is single-threaded samples go to a ring of their own,
+// drained by the sampling thread every 32 samples (profiler_state.h): 128
+// slots (80 KiB at depth 64) at every rate.
+constexpr size_t kSoloRingSlots = 128;
+constexpr uint64_t kSoloDrainStride = 32;
 constexpr size_t kFastRingBytes = size_t{4} << 20;
 constexpr int64_t kFastRateLimit = int64_t{256} << 10;
 constexpr size_t kExactRingBytes = size_t{32} << 20;
@@ -138,12 +143,13 @@ void Start() {
   size_t slots = 256;
   while (slots * 2 * slot_bytes <= ring_bytes) slots *= 2;
   if (!ChooseOutputDirectory(config) || !g_profiler.ring.Init(slots, config.stack_depth) ||
-      !InitCollector(g_main_program_path)) {
+      !g_profiler.solo_ring.Init(kSoloRingSlots, config.stack_depth) || !InitCollector(g_main_program_path)) {
     g_profiler.phase.store(Phase::kStopped, std::memory_order_release);
     return;
   }
   // Wake the collector early: by the time it runs, more samples have come.
   g_profiler.wake_stride = std::max<uint64_t>(g_profiler.ring.capacity() / 16, 64);
+  g_profiler.solo_drain_stride = kSoloDrainStride;
   g_sampled_blocks.PopulateFilter();
   ByteSampler::SetRate(config.sample_rate);
   InitStackCapture();

@@ -7,6 +7,7 @@
 #ifndef HEAPWATCH_PRELOAD_PROFILER_STATE_H_
 #define HEAPWATCH_PRELOAD_PROFILER_STATE_H_
 
+#include <sys/single_threaded.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -37,11 +38,23 @@ enum class Phase : int {
 struct ProfilerState {
   std::atomic<Phase> phase{Phase::kStarting};
   Config config;
+  // Samples go to `ring` from a process with threads, whose collector
+  // thread must be bridged over its scheduling delays, and to the small
+  // `solo_ring` while the process is single-threaded: there the sampling
+  // thread drains it itself every `solo_drain_stride` samples, so it never
+  // holds more, and `ring`, never used, costs no memory.
   SampleRing ring;
+  SampleRing solo_ring;
   ProfilerStats stats;
   // Producers wake the collector after this many published samples.
   uint64_t wake_stride = 0;
+  uint64_t solo_drain_stride = 0;
 };
+
+// The ring a sample taken now goes to.
+inline SampleRing& CurrentRing(ProfilerState& state) {
+  return __libc_single_threaded ? state.solo_ring : state.ring;
+}
 
 extern constinit ProfilerState g_profiler __attribute__((visibility("hidden")));
 
