@@ -28,6 +28,14 @@ int Fail(std::string_view verb, const absl::Status& status) {
   return Fail(verb, std::string(status.message().data(), status.message().size()));
 }
 
+std::optional<int> ParseCountOption(std::string_view verb, std::string_view option, const char* argument,
+                                    size_t* count) {
+  std::optional<size_t> n = ParseCount(argument);
+  if (!n) return Fail(verb, absl::StrCat(std::string(option), " wants a number, got '", argument, "'"));
+  *count = *n;
+  return std::nullopt;
+}
+
 std::optional<int> ParseVerbOptions(std::string_view verb, int argc, char** argv, const char* short_options,
                                     const option* long_options, const char* usage,
                                     absl::FunctionRef<std::optional<int>(int option, const char* argument)> handle) {

@@ -19,6 +19,11 @@ namespace heapwatch {
 // including signs, spaces and values above 10^9.
 std::optional<size_t> ParseCount(std::string_view text);
 
+// An option's count argument (ParseCount) into *count: nullopt when it is
+// one, else the exit status after saying "<option> wants a number, got ...".
+std::optional<int> ParseCountOption(std::string_view verb, std::string_view option, const char* argument,
+                                    size_t* count);
+
 // Prints "heapwatch <verb>: <message>" on stderr and returns 2 (usage or
 // input error), for `return Fail("top", ...)`.
 int Fail(std::string_view verb, std::string_view message);

@@ -63,12 +63,8 @@ int DiffCommand(int argc, char** argv) {
               return Fail("diff", absl::StrCat("--format wants text or json, got '", format, "'"));
             }
             break;
-          case kNodeCount: {
-            std::optional<size_t> n = ParseCount(arg);
-            if (!n) return Fail("diff", absl::StrCat("--nodecount wants a number, got '", arg, "'"));
-            nodecount = *n;
-            break;
-          }
+          case kNodeCount:
+            return ParseCountOption("diff", "--nodecount", arg, &nodecount);
           case kOut:
             out_path = arg;
             if (out_path.empty()) return Fail("diff", "--out wants a file name");

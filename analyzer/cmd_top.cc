@@ -53,12 +53,8 @@ int TopCommand(int argc, char** argv) {
           case kSampleIndex:
             sample_index = arg;
             break;
-          case kNodeCount: {
-            std::optional<size_t> n = ParseCount(arg);
-            if (!n) return Fail("top", absl::StrCat("--nodecount wants a number, got '", arg, "'"));
-            nodecount = *n;
-            break;
-          }
+          case kNodeCount:
+            return ParseCountOption("top", "--nodecount", arg, &nodecount);
           case kCum:
             sort_by_cum = true;
             break;
