@@ -264,6 +264,13 @@ bool WriteProfileLocked(CollectorState& c, ProfileKind kind) {
   return ok;
 }
 
+// When collector work next falls due by the clock (the next periodic
+// profile), for RunCollectorIfDue; the mutex is held.
+void UpdateWorkDue(CollectorState& c) {
+  c.work_due_nanos.store(g_profiler.config.interval_nanos > 0 ? c.next_periodic_nanos : INT64_MAX,
+                         std::memory_order_relaxed);
+}
+
 // Writes the periodic profile if its time has come; the mutex is held.
 void WritePeriodicIfDueLocked(CollectorState& c) {
   int64_t interval = g_profiler.config.interval_nanos;
@@ -324,7 +331,7 @@ void ResetForNewProcess(CollectorState& c) {
   c.start_realtime_nanos = Now(CLOCK_REALTIME);
   int64_t interval = g_profiler.config.interval_nanos;
   c.next_periodic_nanos = Now(CLOCK_MONOTONIC) + interval;
-  c.work_due_nanos.store(interval > 0 ? c.next_periodic_nanos : INT64_MAX, std::memory_order_relaxed);
+  UpdateWorkDue(c);
   c.sequence = 0;
   c.sequence_known = false;
   // A token for this process image: getrandom never blocks for 8 bytes once
@@ -421,8 +428,9 @@ constexpr size_t kPrivateStackBytes = size_t{2} << 20;
 void* g_private_stack = nullptr;
 ucontext_t g_private_caller, g_private_callee;
 void (*g_private_work)(CollectorState&) = nullptr;
+CollectorState* g_private_state = nullptr;
 
-void PrivateStackEntry() { g_private_work(*g_collector); }
+void PrivateStackEntry() { g_private_work(*g_private_state); }
 
 // Runs work(c) on the private stack (on this one if it cannot be had). The
 // mutex is held and signals are blocked.
@@ -440,6 +448,7 @@ void RunOnPrivateStack(CollectorState& c, void (*work)(CollectorState&)) {
     g_private_callee.uc_stack.ss_size = kPrivateStackBytes;
     g_private_callee.uc_link = &g_private_caller;
     g_private_work = work;
+    g_private_state = &c;
     makecontext(&g_private_callee, PrivateStackEntry, 0);
     if (swapcontext(&g_private_caller, &g_private_callee) == 0) return;
   }
@@ -457,8 +466,7 @@ void CollectInline(CollectorState& c) {
     DrainRing(c);
     FinishDeferredFrees();
     WritePeriodicIfDueLocked(c);
-    c.work_due_nanos.store(g_profiler.config.interval_nanos > 0 ? c.next_periodic_nanos : INT64_MAX,
-                           std::memory_order_relaxed);
+    UpdateWorkDue(c);
   });
   pthread_mutex_unlock(&c.mutex);
 }
@@ -470,7 +478,7 @@ void RunCollectorIfDue() {
   if (c == nullptr) return;
   int state = c->thread_state.load(std::memory_order_acquire);
   if (state == kThreadStarting || state == kThreadStarted) return;
-  if (g_profiler.solo_ring.ApproximateBacklog() < g_profiler.solo_drain_stride &&
+  if (g_profiler.solo_ring.ApproximateBacklog() < kSoloDrainStride &&
       g_profiler.ring.ApproximateBacklog() < g_profiler.wake_stride &&
       Now(CLOCK_MONOTONIC) < c->work_due_nanos.load(std::memory_order_relaxed)) {
     return;

@@ -30,7 +30,7 @@
 // thread. Work done on a program thread runs on a private 2 MiB stack with
 // every signal blocked (collector.cc: RunOnPrivateStack). If the thread
 // cannot be created, the allocating threads do its work the same way.
-
+//
 // fork(): the prepare handler takes the mutex and every shard lock (so the
 // child inherits consistent tables), marking the forking thread busy so that
 // anything allocating or freeing inside fork cannot wait on those locks. The

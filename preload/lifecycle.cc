@@ -40,18 +40,14 @@ char g_main_program_path[PATH_MAX] = "";
 // allocated): 512 slots at depth 64 (320 KiB) hold 250 ms of a thread
 // allocating 1 GiB/s. The collector is woken every 64 samples (waking it
 // more often costs a multi-threaded program more than the memory saved:
-// 16 instead of 64 made tools/bench's alloc_churn 5% slower), and a
-// single-threaded program drains them itself. Sampling rates below 256 KiB
+// 16 instead of 64 made tools/bench's alloc_churn 5% slower). A
+// single-threaded program never touches this ring: its samples go to the
+// 128-slot solo ring (profiler_state.h). Sampling rates below 256 KiB
 // get 4 MiB. When (nearly) every allocation is sampled, a busy thread
 // produces millions a second and the ring must bridge the collector's
 // scheduling delay on a loaded machine: 32 MiB (~50,000 samples at depth
 // 64).
 constexpr size_t kRingBytes = size_t{512} << 10;
-// While the process is single-threaded samples go to a ring of their own,
-// drained by the sampling thread every 32 samples (profiler_state.h): 128
-// slots (80 KiB at depth 64) at every rate.
-constexpr size_t kSoloRingSlots = 128;
-constexpr uint64_t kSoloDrainStride = 32;
 constexpr size_t kFastRingBytes = size_t{4} << 20;
 constexpr int64_t kFastRateLimit = int64_t{256} << 10;
 constexpr size_t kExactRingBytes = size_t{32} << 20;
@@ -149,7 +145,6 @@ void Start() {
   }
   // Wake the collector early: by the time it runs, more samples have come.
   g_profiler.wake_stride = std::max<uint64_t>(g_profiler.ring.capacity() / 16, 64);
-  g_profiler.solo_drain_stride = kSoloDrainStride;
   g_sampled_blocks.PopulateFilter();
   ByteSampler::SetRate(config.sample_rate);
   InitStackCapture();

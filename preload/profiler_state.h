@@ -41,15 +41,18 @@ struct ProfilerState {
   // Samples go to `ring` from a process with threads, whose collector
   // thread must be bridged over its scheduling delays, and to the small
   // `solo_ring` while the process is single-threaded: there the sampling
-  // thread drains it itself every `solo_drain_stride` samples, so it never
+  // thread drains it itself every kSoloDrainStride samples, so it never
   // holds more, and `ring`, never used, costs no memory.
   SampleRing ring;
   SampleRing solo_ring;
   ProfilerStats stats;
   // Producers wake the collector after this many published samples.
   uint64_t wake_stride = 0;
-  uint64_t solo_drain_stride = 0;
 };
+
+// solo_ring's size, and how many samples its thread lets it hold.
+inline constexpr size_t kSoloRingSlots = 128;
+inline constexpr uint64_t kSoloDrainStride = 32;
 
 // The ring a sample taken now goes to.
 inline SampleRing& CurrentRing(ProfilerState& state) {

@@ -62,13 +62,14 @@ void SampledBlocks::GrowFilterIfCrowded() {
   };
   if (!crowded(CurrentBits(std::memory_order_relaxed)) || !filter_growth_.TryLock()) return;
   LockAll();
-  int bits = CurrentBits(std::memory_order_relaxed);
-  if (crowded(bits)) {
+  int old_bits = CurrentBits(std::memory_order_relaxed);
+  if (crowded(old_bits)) {
+    int bits = old_bits;
     while (crowded(bits)) ++bits;
     // The new level has never been written (levels only grow): its bits are
     // zero. Its counts reuse the array from the start, of which only the
     // old level's part was ever written.
-    std::memset(bucket_counts_, 0, sizeof(bucket_counts_[0]) << CurrentBits(std::memory_order_relaxed));
+    std::memset(bucket_counts_, 0, sizeof(bucket_counts_[0]) << old_bits);
     for (Shard& shard : shards_) {
       for (uint32_t i = 0; i < shard.capacity; ++i) {
         if (shard.slots[i].address != 0) CountIn(Hash(shard.slots[i].address), bits);
@@ -133,6 +134,13 @@ void SampledBlocks::EraseSlot(Shard& shard, uint32_t index) {
   --shard.count;
 }
 
+void SampledBlocks::TakeSlot(Shard& shard, uint64_t hash, SampledBlock* slot, SampledBlock* removed) {
+  *removed = *slot;
+  EraseSlot(shard, static_cast<uint32_t>(slot - shard.slots));
+  CountOut(hash, CurrentBits(std::memory_order_relaxed));
+  live_.fetch_sub(1, std::memory_order_relaxed);
+}
+
 bool SampledBlocks::Insert(const SampledBlock& block) {
   uint64_t hash = Hash(block.address);
   Shard& shard = ShardOf(hash);
@@ -155,10 +163,7 @@ bool SampledBlocks::Remove(uintptr_t address, SampledBlock* removed) {
   SpinLockHolder hold(shard.lock);
   SampledBlock* slot = Find(shard, address);
   if (slot == nullptr) return false;
-  *removed = *slot;
-  EraseSlot(shard, static_cast<uint32_t>(slot - shard.slots));
-  CountOut(hash, CurrentBits(std::memory_order_relaxed));
-  live_.fetch_sub(1, std::memory_order_relaxed);
+  TakeSlot(shard, hash, slot, removed);
   return true;
 }
 
@@ -168,10 +173,7 @@ SampledBlocks::TryResult SampledBlocks::TryRemove(uintptr_t address, SampledBloc
   if (!shard.lock.TryLock()) return TryResult::kBusy;
   TryResult result = TryResult::kAbsent;
   if (SampledBlock* slot = Find(shard, address)) {
-    *removed = *slot;
-    EraseSlot(shard, static_cast<uint32_t>(slot - shard.slots));
-    CountOut(hash, CurrentBits(std::memory_order_relaxed));
-    live_.fetch_sub(1, std::memory_order_relaxed);
+    TakeSlot(shard, hash, slot, removed);
     result = TryResult::kRemoved;
   }
   shard.lock.Unlock();
@@ -189,7 +191,8 @@ size_t SampledBlocks::Count() {
 
 size_t SampledBlocks::BytesMapped() {
   int bits = filter_bits();
-  // Every level up to the current one was written once.
+  // The levels up to the current one (those a growth skipped were never
+  // touched, but are counted), and the current level's counts.
   size_t total = (LevelStart(bits) + (size_t{1} << bits)) / 8 + (size_t{1} << bits) * sizeof(bucket_counts_[0]);
   for (Shard& shard : shards_) {
     SpinLockHolder hold(shard.lock);

@@ -171,6 +171,8 @@ class SampledBlocks {
   SampledBlock* Find(Shard& shard, uintptr_t address);
   bool Grow(Shard& shard);
   void EraseSlot(Shard& shard, uint32_t index);
+  // Removes the record at `slot` (of `hash`) into *removed.
+  void TakeSlot(Shard& shard, uint64_t hash, SampledBlock* slot, SampledBlock* removed);
   void CountIn(uint64_t hash, int bits);
   void CountOut(uint64_t hash, int bits);
   // Every shard's lock, in index order (the only order in which more than

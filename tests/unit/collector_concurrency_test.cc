@@ -49,9 +49,8 @@ TEST(CollectorConcurrencyTest, ProducersCollectorAndRequestsTogether) {
   snprintf(config.output_dir, sizeof(config.output_dir), "%s", dir);
   ByteSampler::SetRate(1);
   ASSERT_TRUE(g_profiler.ring.Init(1024, config.stack_depth));
-  ASSERT_TRUE(g_profiler.solo_ring.Init(128, config.stack_depth));
+  ASSERT_TRUE(g_profiler.solo_ring.Init(kSoloRingSlots, config.stack_depth));
   g_profiler.wake_stride = 64;
-  g_profiler.solo_drain_stride = 32;
   InitStackCapture();
   ASSERT_TRUE(InitCollector("/proc/self/exe"));
   g_profiler.phase.store(Phase::kActive, std::memory_order_release);
