@@ -45,6 +45,7 @@ bool ParseByteCount(const char* text, int64_t min, int64_t max, int64_t* value) 
     case 'k': case 'K': shift = 10; ++text; break;
     case 'm': case 'M': shift = 20; ++text; break;
     case 'g': case 'G': shift = 30; ++text; break;
+    case 't': case 'T': shift = 40; ++text; break;
     default: return false;
   }
   if (*text != '\0' || n > (INT64_MAX >> shift)) return false;

@@ -1,7 +1,7 @@
 // The preload's settings, from HEAPWATCH_* environment variables.
 //
 //   HEAPWATCH_RATE      mean bytes between samples (default 524288; 1 records
-//                       every allocation); k, m, g suffixes mean KiB, MiB, GiB
+//                       every allocation); k, m, g, t suffixes mean KiB, MiB, GiB, TiB
 //   HEAPWATCH_DEPTH     frames kept per stack (default 64, at most 256)
 //   HEAPWATCH_INTERVAL  seconds between periodic profiles, decimal (default
 //                       10; 0 writes only the exit profile)
@@ -44,7 +44,7 @@ void LoadConfig(const char* (*get)(const char* name), Config* config);
 
 // The individual parsers; false for anything but a well-formed value in range.
 bool ParseInteger(const char* text, int64_t min, int64_t max, int64_t* value);
-bool ParseByteCount(const char* text, int64_t min, int64_t max, int64_t* value);  // k/m/g suffixes
+bool ParseByteCount(const char* text, int64_t min, int64_t max, int64_t* value);  // k/m/g/t suffixes
 bool ParseSeconds(const char* text, int64_t* nanos);
 bool ParseFlag(const char* text, bool* value);
 

@@ -114,6 +114,10 @@ TEST(ConfigParsersTest, ByteCountsAndFlags) {
   EXPECT_EQ(n, 2 << 20);
   EXPECT_TRUE(ParseByteCount("1g", 1, int64_t{1} << 40, &n));
   EXPECT_EQ(n, int64_t{1} << 30);
+  // The upper bound HEAPWATCH_RATE's message names is itself accepted.
+  EXPECT_TRUE(ParseByteCount("1T", 1, int64_t{1} << 40, &n));
+  EXPECT_EQ(n, int64_t{1} << 40);
+  EXPECT_FALSE(ParseByteCount("2t", 1, int64_t{1} << 40, &n));
   EXPECT_FALSE(ParseByteCount("2kk", 1, int64_t{1} << 40, &n));
   EXPECT_FALSE(ParseByteCount("k", 1, int64_t{1} << 40, &n));
   EXPECT_FALSE(ParseByteCount("9223372036854775807k", 1, INT64_MAX, &n));
