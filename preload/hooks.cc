@@ -33,10 +33,19 @@ namespace {
 // resolving it, when the bootstrap pool must serve.
 __attribute__((always_inline)) inline bool RealReady() { return RealAllocatorReady() || ResolveRealAllocator(); }
 
+// The bootstrap pool, for allocations while this thread resolves g_real.
+// Each block is pinned in the sampled-block filter, so that the free hook's
+// fast path never hands it to the real free.
+void* PoolAllocate(size_t size, size_t alignment) {
+  void* block = BootstrapAllocate(size, alignment);
+  if (block != nullptr && !g_sampled_blocks.Pin(reinterpret_cast<uintptr_t>(block))) return nullptr;
+  return block;
+}
+
 // malloc's slow path: the sampler's countdown ran out (or never started,
 // which is also how a thread's first allocation gets here).
 __attribute__((noinline)) void* AllocateSlow(size_t size) {
-  if (!RealReady()) return BootstrapAllocate(size, 16);
+  if (!RealReady()) return PoolAllocate(size, 16);
   return RecordAllocationSlow(g_real.malloc(size), size);
 }
 
@@ -50,7 +59,7 @@ __attribute__((always_inline)) inline void* Allocate(size_t size) {
 }
 
 void* AllocateAligned(size_t alignment, size_t size) {
-  if (!RealReady()) return BootstrapAllocate(size, alignment);
+  if (!RealReady()) return PoolAllocate(size, alignment);
   void* block = nullptr;
   // posix_memalign wants a multiple of sizeof(void*).
   if (alignment < sizeof(void*)) alignment = sizeof(void*);
@@ -64,14 +73,14 @@ __attribute__((noinline)) void FreeSlow(void* block) {
   if (ForgetBlock(block)) g_real.free(block);
 }
 
-// The hot path: one combined test for a block of the real allocator that
-// was not sampled (the common case), then a tail call into the real free.
-// free(NULL) takes either path; both are no-ops for it.
+// The hot path: the filter alone, then a tail call into the real free for
+// a block that was not sampled (the common case). Bootstrap blocks are
+// pinned in the filter and so always take the slow path; before g_real is
+// resolved, g_free_unsampled resolves it. free(NULL) takes either path;
+// both are no-ops for it.
 __attribute__((always_inline)) inline void Free(void* block) {
-  auto* real_free = __atomic_load_n(&g_real.free, __ATOMIC_ACQUIRE);
-  uintptr_t address = reinterpret_cast<uintptr_t>(block);
-  if (__builtin_expect(real_free != nullptr && !IsBootstrapBlock(block) && !g_sampled_blocks.MayContain(address), 1)) {
-    return real_free(block);
+  if (__builtin_expect(!g_sampled_blocks.MayContain(reinterpret_cast<uintptr_t>(block)), 1)) {
+    return __atomic_load_n(&g_free_unsampled, __ATOMIC_RELAXED)(block);
   }
   FreeSlow(block);
 }
@@ -86,7 +95,7 @@ void* Reallocate(void* block, size_t count, size_t size) {
   if (!RealReady() || (block != nullptr && IsBootstrapBlock(block))) {
     // Moving a bootstrap block out (or growing one during resolution).
     if (block != nullptr && total == 0) return nullptr;
-    void* moved = RealReady() ? Allocate(total) : BootstrapAllocate(total, 16);
+    void* moved = RealReady() ? Allocate(total) : PoolAllocate(total, 16);
     if (moved != nullptr && block != nullptr) {
       size_t old_size = BootstrapBlockSize(block);
       memcpy(moved, block, old_size < total ? old_size : total);
@@ -156,7 +165,7 @@ HEAPWATCH_EXPORT void* calloc(size_t count, size_t size) {
     return nullptr;
   }
   // The pool is static memory, zero and never reused.
-  if (!RealReady()) return BootstrapAllocate(total, 16);
+  if (!RealReady()) return PoolAllocate(total, 16);
   return RecordAllocation(g_real.calloc(count, size), total);
 }
 
@@ -168,20 +177,20 @@ HEAPWATCH_EXPORT void* reallocarray(void* block, size_t count, size_t size) {
 
 HEAPWATCH_EXPORT void* memalign(size_t alignment, size_t size) {
   using namespace heapwatch;
-  if (!RealReady()) return BootstrapAllocate(size, alignment);
+  if (!RealReady()) return PoolAllocate(size, alignment);
   return RecordAllocation(g_real.memalign(alignment, size), size);
 }
 
 HEAPWATCH_EXPORT void* aligned_alloc(size_t alignment, size_t size) {
   using namespace heapwatch;
-  if (!RealReady()) return BootstrapAllocate(size, alignment);
+  if (!RealReady()) return PoolAllocate(size, alignment);
   return RecordAllocation(g_real.aligned_alloc(alignment, size), size);
 }
 
 HEAPWATCH_EXPORT int posix_memalign(void** result, size_t alignment, size_t size) {
   using namespace heapwatch;
   if (!RealReady()) {
-    *result = BootstrapAllocate(size, alignment);
+    *result = PoolAllocate(size, alignment);
     return *result != nullptr ? 0 : ENOMEM;
   }
   int status = g_real.posix_memalign(result, alignment, size);
@@ -191,13 +200,13 @@ HEAPWATCH_EXPORT int posix_memalign(void** result, size_t alignment, size_t size
 
 HEAPWATCH_EXPORT void* valloc(size_t size) {
   using namespace heapwatch;
-  if (!RealReady()) return BootstrapAllocate(size, 4096);
+  if (!RealReady()) return PoolAllocate(size, 4096);
   return RecordAllocation(g_real.valloc(size), size);
 }
 
 HEAPWATCH_EXPORT void* pvalloc(size_t size) {
   using namespace heapwatch;
-  if (!RealReady()) return BootstrapAllocate(size, 4096);
+  if (!RealReady()) return PoolAllocate(size, 4096);
   return RecordAllocation(g_real.pvalloc(size), size);
 }
 

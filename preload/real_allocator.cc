@@ -16,6 +16,20 @@ alignas(64) char g_bootstrap_pool[kBootstrapPoolBytes];
 
 namespace {
 
+// g_free_unsampled before resolution. Nothing but the bootstrap pool has
+// handed out memory yet (every allocation resolves first), so a block that
+// reaches this is null or the pool's, unless a thread resolved meanwhile.
+void FreeBeforeResolved(void* block) {
+  if (block == nullptr || IsBootstrapBlock(block) || !ResolveRealAllocator()) return;
+  g_real.free(block);
+}
+
+}  // namespace
+
+void (*g_free_unsampled)(void*) = FreeBeforeResolved;
+
+namespace {
+
 enum : int { kUnresolved = 0, kResolving = 1, kResolved = 2 };
 std::atomic<int> g_state{kUnresolved};
 __thread bool t_resolving __attribute__((tls_model("initial-exec"))) = false;
@@ -69,6 +83,7 @@ bool ResolveRealAllocator() {
   real.free = nullptr;
   std::memcpy(&g_real, &real, sizeof(real));
   __atomic_store_n(&g_real.free, free_function, __ATOMIC_RELEASE);
+  __atomic_store_n(&g_free_unsampled, free_function, __ATOMIC_RELEASE);
   t_resolving = false;
   g_state.store(kResolved, std::memory_order_release);
   return true;

@@ -38,6 +38,12 @@ extern RealAllocator g_real __attribute__((visibility("hidden")));
 // bootstrap pool. Other threads wait for the resolution to finish.
 bool ResolveRealAllocator();
 
+// Where the free hook sends a block its filter rules out (neither sampled
+// nor from the bootstrap pool, which is pinned in the filter): until g_real
+// is resolved, a function that resolves it and then frees; after, g_real.free
+// itself. Never null, so the hook tests nothing but the filter.
+extern void (*g_free_unsampled)(void*) __attribute__((visibility("hidden")));
+
 __attribute__((always_inline)) inline bool RealAllocatorReady() {
   return __atomic_load_n(&g_real.free, __ATOMIC_ACQUIRE) != nullptr;
 }
@@ -47,7 +53,8 @@ __attribute__((always_inline)) inline bool RealAllocatorReady() {
 void* FindNextSymbol(const char* symbol);
 
 // The bootstrap pool: 64 KiB for the allocations dlsym makes before g_real
-// is ready. Blocks are 16-byte aligned and never reused.
+// is ready. Blocks are 16-byte aligned and never reused. The caller must
+// pin each block in the free hook's filter before handing it out.
 void* BootstrapAllocate(size_t size, size_t alignment);
 size_t BootstrapBlockSize(const void* block);
 inline constexpr size_t kBootstrapPoolBytes = 64 * 1024;

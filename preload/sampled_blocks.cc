@@ -75,6 +75,14 @@ void SampledBlocks::GrowFilterIfCrowded() {
         if (shard.slots[i].address != 0) CountIn(Hash(shard.slots[i].address), bits);
       }
     }
+    // A pin whose address is not visible yet has not counted itself in
+    // either (it stores the address before it takes its shard's lock, which
+    // we hold): it will, at the new size. Counting a pin twice is harmless,
+    // since it is never counted out.
+    uint32_t pinned = pinned_claimed_.load(std::memory_order_acquire);
+    for (uint32_t i = 0; i < pinned && i < kMaxPinned; ++i) {
+      if (uintptr_t address = pinned_[i].load(std::memory_order_acquire)) CountIn(Hash(address), bits);
+    }
     filter_view_.store(View(bits), std::memory_order_release);
   }
   UnlockAll();
@@ -154,6 +162,16 @@ bool SampledBlocks::Insert(const SampledBlock& block) {
   ++shard.count;
   CountIn(hash, CurrentBits(std::memory_order_relaxed));
   live_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+bool SampledBlocks::Pin(uintptr_t address) {
+  uint32_t slot = pinned_claimed_.fetch_add(1, std::memory_order_acq_rel);
+  if (slot >= kMaxPinned) return false;
+  pinned_[slot].store(address, std::memory_order_release);
+  uint64_t hash = Hash(address);
+  SpinLockHolder hold(ShardOf(hash).lock);
+  CountIn(hash, CurrentBits(std::memory_order_relaxed));
   return true;
 }
 

@@ -81,12 +81,21 @@ class SampledBlocks {
   __attribute__((always_inline)) bool MayContain(uintptr_t address) const {
     uint64_t view = filter_view_.load(std::memory_order_acquire);
     uint64_t index = (view >> 8) + (Hash(address) >> ViewShift(view));
-    return (filter_[index >> 6].load(std::memory_order_relaxed) >> (index & 63)) & 1;
+    const std::atomic<uint64_t>* words = filter_;
+    return (words[index >> 6].load(std::memory_order_relaxed) >> (index & 63)) & 1;
   }
 
   // Adds a record; the address must not be present. False when a table
   // cannot grow (out of memory): the caller then drops the sample.
   bool Insert(const SampledBlock& block);
+
+  // Makes MayContain(address) true for the rest of the process's life,
+  // through every growth, without a record: for blocks that must never
+  // reach the real free by its fast path (the bootstrap pool's, which free
+  // then recognises by address). At most kMaxPinned addresses; false when
+  // they are used up.
+  static constexpr uint32_t kMaxPinned = 256;
+  bool Pin(uintptr_t address);
 
   // Moves to a larger filter if the live records call for one. Call after
   // inserting, once nothing else waits on the caller (it may take every
@@ -149,9 +158,11 @@ class SampledBlocks {
   };
 
   static uint64_t Hash(uintptr_t address) {
-    // Blocks are at least 16-byte aligned: the low 4 bits carry nothing.
-    // Fibonacci hashing; the high bits of the product are well mixed.
-    return (address >> 4) * 0x9e3779b97f4a7c15ull;
+    // Fibonacci hashing; the high bits of the product are well mixed. Blocks
+    // are at least 16-byte aligned, so this is (address / 16) times the
+    // constant modulo 2^60, shifted up by 4: the same hash on 60 bits, one
+    // instruction shorter than dividing first.
+    return address * 0x9e3779b97f4a7c15ull;
   }
   // The current level, as the free path reads it: one word, so that a
   // level's start and its hash shift are always seen together. Bits 8 and
@@ -194,6 +205,10 @@ class SampledBlocks {
   alignas(64) std::atomic<uint64_t> filter_[(size_t{2} << kMaxFilterBits) / 64 - (size_t{1} << kMinFilterBits) / 64] = {};
   uint8_t bucket_counts_[size_t{1} << kMaxFilterBits] = {};  // live records per bucket; saturates
   alignas(64) std::atomic<int64_t> live_{0};  // records, for the growth decision
+  // Pin's addresses: slots are claimed by pinned_claimed_ (which may run
+  // past kMaxPinned) and filled before the address is counted in.
+  std::atomic<uint32_t> pinned_claimed_{0};
+  std::atomic<uintptr_t> pinned_[kMaxPinned] = {};
   SpinLock filter_growth_;                    // one grower at a time
   Shard shards_[kShardCount];
 };

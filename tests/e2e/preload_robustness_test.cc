@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include <gtest/gtest.h>
 
 #include "tests/e2e/preload_harness.h"
@@ -92,6 +94,28 @@ TEST(PreloadRobustnessTest, MemoryFromBeforeOurConstructor) {
   ASSERT_EQ(r.exit_code, 0) << "freeing (and reallocating) blocks we never saw must work:\n" << r.err;
   perftools::profiles::Profile p = OnlyProfile(dir);
   EXPECT_EQ(TotalsAtLeaf(p, "KeepAfterStart"), (HeapTotals{10, 44440, 10, 44440}));
+}
+
+// A dlsym that allocates (tests/programs/allocating_dlsym.c), preloaded
+// ahead of us: our lookup of the real allocator re-enters every hook while
+// it resolves, which the bootstrap pool serves; its blocks are freed both
+// then and at exit, when they must still not reach the real free. The
+// program's own allocations are recorded as usual.
+TEST(PreloadRobustnessTest, DlsymThatAllocatesWhileWeResolve) {
+  std::string dir = MakeTempDir("out");
+  std::string shim = std::string(HEAPWATCH_BINARY_DIR) + "/tests/programs/libheapwatch_allocating_dlsym.so";
+  ProcessResult r = RunProgram({TestProgram("alloc_sites")}, {{"LD_PRELOAD", shim + ":" + PreloadLibrary()},
+                                                               {"HEAPWATCH_OUT", dir},
+                                                               {"HEAPWATCH_INTERVAL", "0"},
+                                                               {"HEAPWATCH_RATE", "1"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  int calls = 0;
+  ASSERT_EQ(std::sscanf(r.err.substr(r.err.find("allocating dlsym: ")).c_str(), "allocating dlsym: %d calls", &calls), 1)
+      << r.err;
+  EXPECT_GE(calls, 10) << "our resolution looks up ten functions through dlsym";
+  perftools::profiles::Profile p = OnlyProfile(dir);
+  EXPECT_EQ(TotalsAtLeaf(p, "KeepBlocks"), (HeapTotals{40, 40 * 3000, 40, 40 * 3000}));
+  EXPECT_EQ(TotalsAtLeaf(p, "AllocateAround"), HeapTotals{}) << "the bootstrap pool's blocks are not samples";
 }
 
 TEST(PreloadRobustnessTest, FailedWriteDoesNotHurtTheProgram) {

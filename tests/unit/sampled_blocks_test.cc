@@ -169,6 +169,67 @@ TEST_F(SampledBlocksTest, LiveRecordsStayVisibleWhileTheFilterGrows) {
   EXPECT_EQ(blocks_.Count(), 600000u);
 }
 
+// A pinned address (a bootstrap block) reads as "maybe" for good: through
+// records of its own buckets coming and going, at every filter size, and
+// without ever being a record (scans and counts do not see it).
+TEST_F(SampledBlocksTest, PinnedAddressesStayInTheFilterForGood) {
+  const uintptr_t pinned = 0x7f0000004560;
+  EXPECT_FALSE(blocks_.MayContain(pinned));
+  ASSERT_TRUE(blocks_.Pin(pinned));
+  EXPECT_TRUE(blocks_.MayContain(pinned));
+  EXPECT_EQ(blocks_.Count(), 0u);
+  // A record at the same address's bucket comes and goes: same address is
+  // the surest collision (a bootstrap block is never a record, but its
+  // bucket's other tenants are).
+  ASSERT_TRUE(blocks_.Insert({.address = pinned, .size = 1, .stack_hash = 1}));
+  SampledBlock removed;
+  ASSERT_TRUE(blocks_.Remove(pinned, &removed));
+  EXPECT_TRUE(blocks_.MayContain(pinned)) << "a record leaving its bucket must not clear a pin";
+  std::vector<uintptr_t> live;
+  for (uintptr_t i = 0; i < 40000; ++i) {
+    ASSERT_TRUE(blocks_.Insert({.address = 0x100000000 + i * 32, .size = 32, .stack_hash = 2}));
+    live.push_back(0x100000000 + i * 32);
+    int bits = blocks_.filter_bits();
+    blocks_.GrowFilterIfCrowded();
+    if (blocks_.filter_bits() != bits) {
+      ASSERT_TRUE(blocks_.MayContain(pinned)) << "lost at 2^" << blocks_.filter_bits();
+    }
+  }
+  EXPECT_EQ(blocks_.filter_bits(), SampledBlocks::kMaxFilterBits);
+  for (uintptr_t address : live) ASSERT_TRUE(blocks_.Remove(address, &removed));
+  EXPECT_TRUE(blocks_.MayContain(pinned));
+  EXPECT_FALSE(blocks_.Remove(pinned, &removed));
+  size_t scanned = 0;
+  blocks_.ForEach([&](const SampledBlock&) { ++scanned; });
+  EXPECT_EQ(scanned, 0u);
+}
+
+TEST_F(SampledBlocksTest, PinsAreBounded) {
+  for (uint32_t i = 0; i < SampledBlocks::kMaxPinned; ++i) ASSERT_TRUE(blocks_.Pin(0x10000 + i * 16));
+  EXPECT_FALSE(blocks_.Pin(0x90000));
+  for (uint32_t i = 0; i < SampledBlocks::kMaxPinned; ++i) ASSERT_TRUE(blocks_.MayContain(0x10000 + i * 16));
+}
+
+// Pins racing a growth: each pin is visible once Pin returns, whatever size
+// the filter has by then. (Also under ThreadSanitizer.)
+TEST_F(SampledBlocksTest, PinsRacingFilterGrowthAreKept) {
+  std::atomic<int> misses{0};
+  std::thread pinner([&] {
+    for (uint32_t i = 0; i < SampledBlocks::kMaxPinned; ++i) {
+      uintptr_t address = 0x500000000000 + i * 16;
+      if (!blocks_.Pin(address)) misses += 1;
+      for (uint32_t j = 0; j <= i; ++j) misses += !blocks_.MayContain(0x500000000000 + j * 16);
+    }
+  });
+  for (uintptr_t i = 0; i < 300000; ++i) {
+    ASSERT_TRUE(blocks_.Insert({.address = 0x100000000 + i * 32, .size = 32, .stack_hash = 3}));
+    blocks_.GrowFilterIfCrowded();
+  }
+  pinner.join();
+  EXPECT_EQ(misses.load(), 0);
+  for (uint32_t i = 0; i < SampledBlocks::kMaxPinned; ++i) ASSERT_TRUE(blocks_.MayContain(0x500000000000 + i * 16));
+}
+
 // The fork protocol holds the growth lock too, so that a child never
 // inherits a growth half done by a thread it does not have: while it is
 // held, would-be growers give up (they never wait), and the next insert
