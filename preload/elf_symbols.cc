@@ -11,14 +11,43 @@ namespace heapwatch {
 namespace {
 
 // A function symbol while Load sorts them out (scratch memory, unmapped at
-// the end of Load).
+// the end of Load). 16 bytes, as small as the table it becomes: the
+// scratch is what a large symbol table (libc's debug file: ~7,000
+// functions) costs in peak memory on top of the table.
 struct Candidate {
   uint64_t address;
-  uint64_t size;
-  uint64_t section_end;  // end of the symbol's section, 0 if unknown
-  uint32_t name;         // offset in the string table
-  uint8_t binding_rank;  // 0 GLOBAL, 1 WEAK, 2 LOCAL, 3 other
+  uint32_t size;  // clamped, as in the table
+  uint32_t name_and_rank;
+  static constexpr uint32_t kNameLimit = uint32_t{1} << 30;
+  uint32_t name() const { return name_and_rank & (kNameLimit - 1); }  // offset in the string table
+  uint8_t binding_rank() const { return static_cast<uint8_t>(name_and_rank >> 30); }  // 0 GLOBAL .. 3 other
 };
+static_assert(sizeof(Candidate) == 16);
+
+// Reads the symbol table front to back in windows, giving each window's
+// pages back once read: Load passes over the whole table twice, and a debug
+// file's table (libc's: 240 KiB) would otherwise be resident all at once,
+// on top of the scratch. The pages stay in the page cache; a later read
+// brings them back.
+template <typename Fn>
+void ForEachSymbol(const ElfW(Sym)* symbols, size_t count, Fn&& fn) {
+  constexpr size_t kWindow = 64 * 1024;
+  uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t first = reinterpret_cast<uintptr_t>(symbols) / page * page;
+  uintptr_t released = first;
+  auto release_to = [&](uintptr_t end) {
+    // From the start each time: the kernel maps pages in around a fault,
+    // behind the window too.
+    madvise(reinterpret_cast<void*>(first), end - first, MADV_DONTNEED);
+    released = end;
+  };
+  for (size_t i = 1; i < count; ++i) {  // 0 is the null symbol
+    fn(symbols[i]);
+    uintptr_t read = reinterpret_cast<uintptr_t>(symbols + i + 1) / page * page;
+    if (read - released >= kWindow) release_to(read);
+  }
+  release_to((reinterpret_cast<uintptr_t>(symbols + count) + page - 1) / page * page);
+}
 
 uint8_t BindingRank(unsigned char info) {
   switch (ELF64_ST_BIND(info)) {
@@ -53,9 +82,9 @@ int VersionRank(const char* name, size_t base_length) {
 
 // True when `a` names an address better than `b` (see the header).
 bool Preferred(const Candidate& a, const Candidate& b, const char* strings) {
-  if (a.binding_rank != b.binding_rank) return a.binding_rank < b.binding_rank;
-  const char* a_name = strings + a.name;
-  const char* b_name = strings + b.name;
+  if (a.binding_rank() != b.binding_rank()) return a.binding_rank() < b.binding_rank();
+  const char* a_name = strings + a.name();
+  const char* b_name = strings + b.name();
   size_t a_length = BaseLength(a_name);
   size_t b_length = BaseLength(b_name);
   if ((a_length == 0) != (b_length == 0)) return b_length == 0;  // an empty name names nothing
@@ -92,6 +121,19 @@ bool DebugFilePath(const char* root, const char* build_id, char* path, size_t pa
 }
 
 size_t RoundUp(size_t value, size_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+// The end of the allocated section holding `address` (a link-time
+// address), or 0: how far a size-0 symbol there may reach.
+uint64_t SectionEnd(const ElfFile& file, uint64_t address) {
+  for (size_t i = 0; i < file.section_count(); ++i) {
+    const ElfW(Shdr)* section = file.section(i);
+    if ((section->sh_flags & SHF_ALLOC) != 0 && address >= section->sh_addr &&
+        address - section->sh_addr < section->sh_size) {
+      return section->sh_addr + section->sh_size;
+    }
+  }
+  return 0;
+}
 
 }  // namespace
 
@@ -151,31 +193,24 @@ bool ElfSymbolTable::LoadFrom(ElfFile* file, uint32_t section_type, InternalAren
   // Names are not read here (only aliases' are, below), so the string
   // table's pages stay out of memory until Lookup returns their names.
   auto usable = [&](const ElfW(Sym)& symbol) {
-    return IsFunction(symbol) && symbol.st_name != 0 && symbol.st_name < names_end;
+    return IsFunction(symbol) && symbol.st_name != 0 && symbol.st_name < names_end &&
+           symbol.st_name < Candidate::kNameLimit;
   };
 
   size_t count = 0;
-  for (size_t i = 1; i < symbol_count; ++i) count += usable(symbols[i]) ? 1 : 0;  // 0 is the null symbol
+  ForEachSymbol(symbols, symbol_count, [&](const ElfW(Sym)& symbol) { count += usable(symbol) ? 1 : 0; });
   if (count == 0) return false;
   size_t scratch_bytes = count * sizeof(Candidate);
   Candidate* candidates = static_cast<Candidate*>(MapPages(scratch_bytes));
   if (candidates == nullptr) return false;
   size_t filled = 0;
-  for (size_t i = 1; i < symbol_count; ++i) {
-    const ElfW(Sym)& symbol = symbols[i];
-    if (!usable(symbol)) continue;
+  ForEachSymbol(symbols, symbol_count, [&](const ElfW(Sym)& symbol) {
+    if (!usable(symbol)) return;
     Candidate& candidate = candidates[filled++];
     candidate.address = symbol.st_value;
-    candidate.size = symbol.st_size;
-    candidate.section_end = 0;
-    candidate.name = static_cast<uint32_t>(symbol.st_name);
-    candidate.binding_rank = BindingRank(symbol.st_info);
-    const ElfW(Shdr)* section = symbol.st_shndx < SHN_LORESERVE ? file->section(symbol.st_shndx) : nullptr;
-    if (section != nullptr && symbol.st_value >= section->sh_addr &&
-        symbol.st_value - section->sh_addr < section->sh_size) {
-      candidate.section_end = section->sh_addr + section->sh_size;
-    }
-  }
+    candidate.size = static_cast<uint32_t>(std::min<uint64_t>(symbol.st_size, UINT32_MAX));
+    candidate.name_and_rank = static_cast<uint32_t>(symbol.st_name) | uint32_t{BindingRank(symbol.st_info)} << 30;
+  });
   std::sort(candidates, candidates + count,
             [](const Candidate& a, const Candidate& b) { return a.address < b.address; });
 
@@ -187,11 +222,9 @@ bool ElfSymbolTable::LoadFrom(ElfFile* file, uint32_t section_type, InternalAren
     size_t j = i + 1;
     for (; j < count && candidates[j].address == best.address; ++j) {
       const Candidate& alias = candidates[j];
-      uint64_t size = std::max(best.size, alias.size);
-      uint64_t section_end = std::max(best.section_end, alias.section_end);
+      uint32_t size = std::max(best.size, alias.size);
       if (Preferred(alias, best, strings)) best = alias;
       best.size = size;
-      best.section_end = section_end;
     }
     candidates[distinct++] = best;
     i = j;
@@ -208,10 +241,10 @@ bool ElfSymbolTable::LoadFrom(ElfFile* file, uint32_t section_type, InternalAren
     if (candidate.size == 0) {
       if (candidate.address < covered_end) continue;
       uint64_t end = i + 1 < distinct ? candidates[i + 1].address : UINT64_MAX;
-      if (candidate.section_end > candidate.address && candidate.section_end < end) {
-        end = candidate.section_end;
-      }
-      candidate.size = end == UINT64_MAX ? 1 : end - candidate.address;
+      uint64_t section_end = SectionEnd(*file, candidate.address);
+      if (section_end > candidate.address && section_end < end) end = section_end;
+      candidate.size = static_cast<uint32_t>(std::min<uint64_t>(end == UINT64_MAX ? 1 : end - candidate.address,
+                                                                UINT32_MAX));
     } else {
       uint64_t end = candidate.address + candidate.size;
       if (end < candidate.address) end = UINT64_MAX;
@@ -227,8 +260,8 @@ bool ElfSymbolTable::LoadFrom(ElfFile* file, uint32_t section_type, InternalAren
   }
   for (size_t i = 0; i < kept; ++i) {
     entries[i].address = candidates[i].address;
-    entries[i].size = static_cast<uint32_t>(std::min<uint64_t>(candidates[i].size, UINT32_MAX));
-    entries[i].name = candidates[i].name;
+    entries[i].size = candidates[i].size;
+    entries[i].name = candidates[i].name();
   }
   UnmapPages(candidates, scratch_bytes);
 
