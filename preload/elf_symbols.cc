@@ -24,31 +24,6 @@ struct Candidate {
 };
 static_assert(sizeof(Candidate) == 16);
 
-// Reads the symbol table front to back in windows, giving each window's
-// pages back once read: Load passes over the whole table twice, and a debug
-// file's table (libc's: 240 KiB) would otherwise be resident all at once,
-// on top of the scratch. The pages stay in the page cache; a later read
-// brings them back.
-template <typename Fn>
-void ForEachSymbol(const ElfW(Sym)* symbols, size_t count, Fn&& fn) {
-  constexpr size_t kWindow = 64 * 1024;
-  uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  uintptr_t first = reinterpret_cast<uintptr_t>(symbols) / page * page;
-  uintptr_t released = first;
-  auto release_to = [&](uintptr_t end) {
-    // From the start each time: the kernel maps pages in around a fault,
-    // behind the window too.
-    madvise(reinterpret_cast<void*>(first), end - first, MADV_DONTNEED);
-    released = end;
-  };
-  for (size_t i = 1; i < count; ++i) {  // 0 is the null symbol
-    fn(symbols[i]);
-    uintptr_t read = reinterpret_cast<uintptr_t>(symbols + i + 1) / page * page;
-    if (read - released >= kWindow) release_to(read);
-  }
-  release_to((reinterpret_cast<uintptr_t>(symbols + count) + page - 1) / page * page);
-}
-
 uint8_t BindingRank(unsigned char info) {
   switch (ELF64_ST_BIND(info)) {
     case STB_GLOBAL:
@@ -121,6 +96,31 @@ bool DebugFilePath(const char* root, const char* build_id, char* path, size_t pa
 }
 
 size_t RoundUp(size_t value, size_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+// Reads the symbol table front to back in windows, giving each window's
+// pages back once read: Load passes over the whole table twice, and a debug
+// file's table (libc's: 240 KiB) would otherwise be resident all at once,
+// on top of the scratch. The pages stay in the page cache; a later read
+// brings them back.
+template <typename Fn>
+void ForEachSymbol(const ElfW(Sym)* symbols, size_t count, Fn&& fn) {
+  constexpr size_t kWindow = 64 * 1024;
+  uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t first = reinterpret_cast<uintptr_t>(symbols) / page * page;
+  uintptr_t released = first;
+  auto release_to = [&](uintptr_t end) {
+    // From the start each time: the kernel maps pages in around a fault,
+    // behind the window too.
+    madvise(reinterpret_cast<void*>(first), end - first, MADV_DONTNEED);
+    released = end;
+  };
+  for (size_t i = 1; i < count; ++i) {  // 0 is the null symbol
+    fn(symbols[i]);
+    uintptr_t read = reinterpret_cast<uintptr_t>(symbols + i + 1) / page * page;
+    if (read - released >= kWindow) release_to(read);
+  }
+  release_to(RoundUp(reinterpret_cast<uintptr_t>(symbols + count), page));
+}
 
 // The end of the allocated section holding `address` (a link-time
 // address), or 0: how far a size-0 symbol there may reach.

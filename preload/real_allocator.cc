@@ -19,6 +19,8 @@ namespace {
 // g_free_unsampled before resolution. Nothing but the bootstrap pool has
 // handed out memory yet (every allocation resolves first), so a block that
 // reaches this is null or the pool's, unless a thread resolved meanwhile.
+// (Not the hook's FreeSlow, which would do: this file is part of the core
+// library that the unit tests link without the hooks.)
 void FreeBeforeResolved(void* block) {
   if (block == nullptr || IsBootstrapBlock(block) || !ResolveRealAllocator()) return;
   g_real.free(block);

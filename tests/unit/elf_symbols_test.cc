@@ -591,12 +591,6 @@ TEST_F(CorruptElfTest, RandomMutationsNeverCrash) {
   EXPECT_LT(loaded, static_cast<size_t>(kMutations));
 }
 
-}  // namespace
-}  // namespace heapwatch
-
-namespace heapwatch {
-namespace {
-
 // An ELF file with `count` functions f00000.. in a NOBITS .text, each
 // 32 bytes, and a weak alias w.. for every tenth.
 std::string ElfWithFunctions(size_t count) {
