@@ -23,6 +23,7 @@
 #include "preload/deepbind_patch.h"
 #include "preload/profiler_state.h"
 #include "preload/stack_capture.h"
+#include "preload/stack_walker.h"
 #include "preload/thread_state.h"
 
 #if defined(__x86_64__)
@@ -156,7 +157,8 @@ void ResolveNextDlopen() { ResolveNext(); }
 #endif
 
 // dlclose: samples still waiting in the ring may have frames in the library
-// about to be unmapped. They are interned (and named) first. glibc's dlclose
+// about to be unmapped. They are interned (and named) first, and the stack
+// walker's cached rules for its code are forgotten after. glibc's dlclose
 // does not depend on its caller, so a plain wrapper is fine here.
 extern "C" __attribute__((visibility("default"))) int dlclose(void* handle) {
   using namespace heapwatch;
@@ -170,7 +172,9 @@ extern "C" __attribute__((visibility("default"))) int dlclose(void* handle) {
     BusyScope busy;
     DrainRingNow();
   }
-  return next(handle);
+  int result = next(handle);
+  ForgetFrameRules();  // the unwind rules of what was unmapped
+  return result;
 }
 
 #if !defined(__x86_64__)

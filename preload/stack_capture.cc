@@ -1,10 +1,13 @@
 #include "preload/stack_capture.h"
 
+#include <link.h>
+#include <pthread.h>
+
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
-#include <link.h>
 
 #include "preload/config.h"
+#include "preload/thread_state.h"
 
 namespace heapwatch {
 namespace {
@@ -13,7 +16,7 @@ namespace {
 uintptr_t g_own_code_start = 0;
 uintptr_t g_own_code_end = 0;
 
-// Frames of our own between the hook's caller and unw_backtrace: a margin so
+// Frames of our own between the hook's caller and UnwindStack: a margin so
 // that dropping them still leaves max_depth frames of the program.
 constexpr int kOwnFramesMargin = 16;
 
@@ -36,6 +39,28 @@ int FindOwnCode(dl_phdr_info* info, size_t, void* data) {
 
 }  // namespace
 
+// pthread_getattr_np failing (a thread glibc did not create) leaves [1, 1):
+// every walk of that thread is libunwind's.
+StackBounds CurrentThreadStack() {
+  ThreadState& thread = CurrentThread();
+  if (thread.stack_high == 0) {
+    uintptr_t low = 1, high = 1;
+    pthread_attr_t attributes;
+    if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
+      void* address;
+      size_t size;
+      if (pthread_attr_getstack(&attributes, &address, &size) == 0) {
+        low = reinterpret_cast<uintptr_t>(address);
+        high = low + size;
+      }
+      pthread_attr_destroy(&attributes);
+    }
+    thread.stack_low = low;
+    thread.stack_high = high;
+  }
+  return {thread.stack_low, thread.stack_high};
+}
+
 bool IsOwnCode(uintptr_t pc) { return pc >= g_own_code_start && pc < g_own_code_end; }
 
 void InitStackCapture() {
@@ -46,15 +71,15 @@ void InitStackCapture() {
 }
 
 int CaptureStack(uintptr_t* frames, int max_depth) {
-  void* raw[kMaxStackDepth + kOwnFramesMargin];
+  uintptr_t raw[kMaxStackDepth + kOwnFramesMargin];
   int limit = max_depth + kOwnFramesMargin;
   if (limit > static_cast<int>(sizeof(raw) / sizeof(raw[0]))) limit = sizeof(raw) / sizeof(raw[0]);
-  int n = unw_backtrace(raw, limit);
+  int n = UnwindStack(CurrentThreadStack(), raw, limit);
   int first = 0;
-  while (first < n && IsOwnCode(reinterpret_cast<uintptr_t>(raw[first]))) ++first;
+  while (first < n && IsOwnCode(raw[first])) ++first;
   int depth = 0;
   for (int i = first; i < n && depth < max_depth; ++i) {
-    uintptr_t pc = reinterpret_cast<uintptr_t>(raw[i]);
+    uintptr_t pc = raw[i];
     if (pc == 0) break;
     frames[depth++] = pc - 1;  // inside the call instruction
   }

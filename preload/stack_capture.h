@@ -1,10 +1,11 @@
-// The call stack of a sampled allocation, from libunwind.
+// The call stack of a sampled allocation.
 //
-// unw_backtrace walks the stack with the binaries' unwind tables (most
-// Debian code has no frame pointers) and caches what it learns per thread, so
-// a warm walk costs ~10 ns a frame. It does not allocate on its fast path;
-// where it does (pthread_setspecific on a thread's first walk) the call
-// re-enters our hooks with the thread marked busy and passes through.
+// stack_walker.h walks it: frame rules from the binaries' unwind tables
+// (most Debian code has no frame pointers), cached across threads, with
+// libunwind for the frames they do not cover. The walk stays inside the
+// thread's stack, which each thread learns on its first sample
+// (pthread_getattr_np; for the main thread glibc reads /proc/self/maps,
+// whose allocations pass through our hooks, the thread being busy).
 //
 // Frames are the return addresses minus one, i.e. an address inside the call
 // instruction, which is what pprof expects in proto input (it does not adjust
@@ -16,16 +17,23 @@
 
 #include <cstdint>
 
+#include "preload/stack_walker.h"
+
 namespace heapwatch {
 
 // Records the address range of the object containing this code, sets
-// libunwind's per-thread caching and walks the stack once so that lazy
-// set-up happens now rather than inside the first sampled malloc.
+// libunwind's per-thread caching (for the frames it walks) and walks the
+// stack once so that lazy set-up happens now rather than inside the first
+// sampled malloc.
 void InitStackCapture();
 
 // Writes up to `max_depth` frames, leaf (the allocation's caller) first,
 // to `frames`; returns how many.
 int CaptureStack(uintptr_t* frames, int max_depth);
+
+// The calling thread's stack, learned on the thread's first call. Empty
+// ([1, 1)) for a thread glibc did not create.
+StackBounds CurrentThreadStack();
 
 // True when `pc` lies in libheapwatch.so's code.
 bool IsOwnCode(uintptr_t pc);
