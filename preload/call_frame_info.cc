@@ -42,6 +42,7 @@ class Reader {
   bool ok() const { return ok_; }
   const uint8_t* position() const { return at_; }
   const uint8_t* end() const { return end_; }
+  void Fail() { ok_ = false; }
   bool AtEnd() const { return !ok_ || at_ >= end_; }
 
   // Narrows the readable range to end at `end` (an entry's length).
@@ -173,6 +174,7 @@ bool ParseCie(const uint8_t* at, CfiBounds bounds, Cie* cie) {
   if (augmentation[0] == 'z') {
     cie->has_augmentation_data = true;
     uint64_t data_length = reader.Uleb();
+    if (!reader.ok() || data_length > static_cast<uint64_t>(reader.end() - reader.position())) return false;
     const uint8_t* data_end = reader.position() + data_length;
     for (const char* c = augmentation + 1; *c != '\0' && reader.ok(); ++c) {
       if (*c == 'R') {
@@ -193,7 +195,12 @@ bool ParseCie(const uint8_t* at, CfiBounds bounds, Cie* cie) {
   } else if (augmentation[0] != '\0') {
     return false;  // without 'z' an unknown augmentation cannot be skipped
   }
-  if (!reader.ok() || cie->code_align == 0) return false;
+  // Real factors are 1 and -8; bounding them keeps every factored offset
+  // (an operand below 2^31 times a factor) far from overflow.
+  if (!reader.ok() || cie->code_align == 0 || cie->code_align > 256 || cie->data_align < -256 ||
+      cie->data_align > 256) {
+    return false;
+  }
   cie->instructions = reader.position();
   cie->end = reader.end();
   return true;
@@ -229,6 +236,19 @@ bool Execute(Reader reader, const Cie& cie, const Row* initial, uintptr_t pc, ui
   constexpr int kMaxRemembered = 8;
   Row remembered[kMaxRemembered];
   int remembered_count = 0;
+  // Offset operands, bounded so that factoring them cannot overflow (a
+  // larger one fails the reader: no real frame is 2 GiB).
+  constexpr int64_t kMaxOperand = int64_t{1} << 31;
+  auto unsigned_operand = [&]() -> int64_t {
+    uint64_t value = reader.Uleb();
+    if (value >= static_cast<uint64_t>(kMaxOperand)) reader.Fail();
+    return reader.ok() ? static_cast<int64_t>(value) : 0;
+  };
+  auto signed_operand = [&]() -> int64_t {
+    int64_t value = reader.Sleb();
+    if (value >= kMaxOperand || value <= -kMaxOperand) reader.Fail();
+    return reader.ok() ? value : 0;
+  };
   auto set = [&](uint64_t reg, RegisterRule::How how, int64_t offset) {
     if (RegisterRule* rule = row->Tracked(reg)) *rule = {how, offset};
   };
@@ -247,7 +267,7 @@ bool Execute(Reader reader, const Cie& cie, const Row* initial, uintptr_t pc, ui
         if (advance(operand)) return initial != nullptr;
         continue;
       case 0x80:  // DW_CFA_offset
-        set(operand, RegisterRule::kAtCfaOffset, static_cast<int64_t>(reader.Uleb()) * cie.data_align);
+        set(operand, RegisterRule::kAtCfaOffset, unsigned_operand() * cie.data_align);
         continue;
       case 0xc0:  // DW_CFA_restore
         if (initial == nullptr) return false;
@@ -275,7 +295,7 @@ bool Execute(Reader reader, const Cie& cie, const Row* initial, uintptr_t pc, ui
         break;
       case 0x05: {  // DW_CFA_offset_extended
         uint64_t reg = reader.Uleb();
-        set(reg, RegisterRule::kAtCfaOffset, static_cast<int64_t>(reader.Uleb()) * cie.data_align);
+        set(reg, RegisterRule::kAtCfaOffset, unsigned_operand() * cie.data_align);
         break;
       }
       case 0x06: {  // DW_CFA_restore_extended
@@ -306,7 +326,7 @@ bool Execute(Reader reader, const Cie& cie, const Row* initial, uintptr_t pc, ui
         break;
       case 0x0c:  // DW_CFA_def_cfa
         row->cfa_register = reader.Uleb();
-        row->cfa_offset = static_cast<int64_t>(reader.Uleb());
+        row->cfa_offset = unsigned_operand();
         row->cfa_is_expression = false;
         break;
       case 0x0d:  // DW_CFA_def_cfa_register
@@ -314,7 +334,7 @@ bool Execute(Reader reader, const Cie& cie, const Row* initial, uintptr_t pc, ui
         row->cfa_is_expression = false;
         break;
       case 0x0e:  // DW_CFA_def_cfa_offset
-        row->cfa_offset = static_cast<int64_t>(reader.Uleb());
+        row->cfa_offset = unsigned_operand();
         break;
       case 0x0f:  // DW_CFA_def_cfa_expression
         reader.Skip(reader.Uleb());
@@ -329,16 +349,16 @@ bool Execute(Reader reader, const Cie& cie, const Row* initial, uintptr_t pc, ui
       }
       case 0x11: {  // DW_CFA_offset_extended_sf
         uint64_t reg = reader.Uleb();
-        set(reg, RegisterRule::kAtCfaOffset, reader.Sleb() * cie.data_align);
+        set(reg, RegisterRule::kAtCfaOffset, signed_operand() * cie.data_align);
         break;
       }
       case 0x12:  // DW_CFA_def_cfa_sf
         row->cfa_register = reader.Uleb();
-        row->cfa_offset = reader.Sleb() * cie.data_align;
+        row->cfa_offset = signed_operand() * cie.data_align;
         row->cfa_is_expression = false;
         break;
       case 0x13:  // DW_CFA_def_cfa_offset_sf
-        row->cfa_offset = reader.Sleb() * cie.data_align;
+        row->cfa_offset = signed_operand() * cie.data_align;
         break;
       case 0x14:    // DW_CFA_val_offset
       case 0x15: {  // DW_CFA_val_offset_sf
@@ -353,7 +373,7 @@ bool Execute(Reader reader, const Cie& cie, const Row* initial, uintptr_t pc, ui
         break;
       case 0x2f: {  // DW_CFA_GNU_negative_offset_extended
         uint64_t reg = reader.Uleb();
-        set(reg, RegisterRule::kAtCfaOffset, -static_cast<int64_t>(reader.Uleb()) * cie.data_align);
+        set(reg, RegisterRule::kAtCfaOffset, -unsigned_operand() * cie.data_align);
         break;
       }
       default:

@@ -2,12 +2,13 @@
 
 #include <link.h>
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
 #include "preload/config.h"
-#include "preload/thread_state.h"
 
 namespace heapwatch {
 namespace {
@@ -15,6 +16,13 @@ namespace {
 // [start, end) of the executable segments of the object holding this code.
 uintptr_t g_own_code_start = 0;
 uintptr_t g_own_code_end = 0;
+
+// The main thread's stack, [low, high).
+StackBounds g_main_stack;
+
+// Larger than any thread stack a program asks for; further than this below
+// the descriptor, sp is on some other stack.
+constexpr uintptr_t kMaxThreadStack = uintptr_t{1} << 30;
 
 // Frames of our own between the hook's caller and UnwindStack: a margin so
 // that dropping them still leaves max_depth frames of the program.
@@ -39,32 +47,45 @@ int FindOwnCode(dl_phdr_info* info, size_t, void* data) {
 
 }  // namespace
 
-// pthread_getattr_np failing (a thread glibc did not create) leaves [1, 1):
-// every walk of that thread is libunwind's.
+// Where the current thread's stack ends, learned without locks or memory:
+// a walk runs inside malloc, where pthread_getattr_np must not be called
+// (it holds the thread's lock while it allocates: a program calling it
+// whose allocation we sample would deadlock on its own thread).
+//  - The main thread: its stack as pthread_getattr_np reported it while we
+//    started (the constructor, outside any hook).
+//  - Threads glibc created: on x86-64 the thread pointer is the thread's
+//    descriptor, at the top of the block that holds its stack and static
+//    TLS, so everything from sp up to it is mapped.
+// Anything else (a signal handler on an alternate stack, a coroutine's
+// stack far from the thread's) is walked by libunwind.
 StackBounds CurrentThreadStack() {
-  ThreadState& thread = CurrentThread();
-  if (thread.stack_high == 0) {
-    uintptr_t low = 1, high = 1;
-    pthread_attr_t attributes;
-    if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
-      void* address;
-      size_t size;
-      if (pthread_attr_getstack(&attributes, &address, &size) == 0) {
-        low = reinterpret_cast<uintptr_t>(address);
-        high = low + size;
-      }
-      pthread_attr_destroy(&attributes);
-    }
-    thread.stack_low = low;
-    thread.stack_high = high;
-  }
-  return {thread.stack_low, thread.stack_high};
+  uintptr_t sp;
+  asm volatile("movq %%rsp, %0" : "=r"(sp));
+  if (sp >= g_main_stack.low && sp < g_main_stack.high) return g_main_stack;
+  uintptr_t descriptor = reinterpret_cast<uintptr_t>(pthread_self());
+  // `low` only tells this stack from others: reads stay at or above the sp
+  // a walk starts from, and everything from there up to `high` is mapped.
+  if (sp < descriptor && descriptor - sp < kMaxThreadStack && descriptor > kMaxThreadStack) return {descriptor - kMaxThreadStack, descriptor};
+  return {};
 }
 
 bool IsOwnCode(uintptr_t pc) { return pc >= g_own_code_start && pc < g_own_code_end; }
 
 void InitStackCapture() {
   dl_iterate_phdr(FindOwnCode, reinterpret_cast<void*>(&InitStackCapture));
+  // Only if this is the main thread (a dlopen of the library from another
+  // thread leaves the main stack unknown, and libunwind walks it).
+  if (getpid() == static_cast<pid_t>(syscall(SYS_gettid))) {
+    pthread_attr_t attributes;
+    if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
+      void* address;
+      size_t size;
+      if (pthread_attr_getstack(&attributes, &address, &size) == 0) {
+        g_main_stack = {reinterpret_cast<uintptr_t>(address), reinterpret_cast<uintptr_t>(address) + size};
+      }
+      pthread_attr_destroy(&attributes);
+    }
+  }
   unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
   uintptr_t frames[8];
   CaptureStack(frames, 8);

@@ -3,9 +3,7 @@
 // stack_walker.h walks it: frame rules from the binaries' unwind tables
 // (most Debian code has no frame pointers), cached across threads, with
 // libunwind for the frames they do not cover. The walk stays inside the
-// thread's stack, which each thread learns on its first sample
-// (pthread_getattr_np; for the main thread glibc reads /proc/self/maps,
-// whose allocations pass through our hooks, the thread being busy).
+// thread's stack (CurrentThreadStack).
 //
 // Frames are the return addresses minus one, i.e. an address inside the call
 // instruction, which is what pprof expects in proto input (it does not adjust
@@ -31,8 +29,8 @@ void InitStackCapture();
 // to `frames`; returns how many.
 int CaptureStack(uintptr_t* frames, int max_depth);
 
-// The calling thread's stack, learned on the thread's first call. Empty
-// ([1, 1)) for a thread glibc did not create.
+// The part of the calling thread's stack from its stack pointer up, when
+// known without locks (stack_capture.cc says how); empty otherwise.
 StackBounds CurrentThreadStack();
 
 // True when `pc` lies in libheapwatch.so's code.

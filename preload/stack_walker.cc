@@ -46,11 +46,18 @@ constexpr uintptr_t GregOffset(int reg) {
 
 // libunwind from the frame reached: (pc, sp, bp) of a frame whose pc is a
 // return address, or an instruction's own address when `exact` (the walk's
-// first frame, or one a signal interrupted).
-int ContinueWithLibunwind(uintptr_t pc, uintptr_t sp, uintptr_t bp, bool exact, uintptr_t* frames, int depth,
-                          int max_depth, WalkTrace* trace) {
+// first frame, or one a signal interrupted). After a signal frame,
+// `interrupted` holds the address of the kernel's saved registers, all of
+// which libunwind gets (the interrupted code's CFI may use any of them).
+int ContinueWithLibunwind(uintptr_t pc, uintptr_t sp, uintptr_t bp, bool exact, uintptr_t interrupted,
+                          uintptr_t* frames, int depth, int max_depth, WalkTrace* trace) {
   unw_context_t context;
   std::memset(&context, 0, sizeof(context));
+  if (interrupted != 0) {
+    for (int reg = 0; reg < NGREG; ++reg) {
+      context.uc_mcontext.gregs[reg] = static_cast<greg_t>(StackWord(interrupted + sizeof(greg_t) * reg));
+    }
+  }
   context.uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(pc);
   context.uc_mcontext.gregs[REG_RSP] = static_cast<greg_t>(sp);
   context.uc_mcontext.gregs[REG_RBP] = static_cast<greg_t>(bp);
@@ -71,13 +78,14 @@ __attribute__((always_inline)) inline int Walk(FrameRegisters registers, StackBo
                                                int max_depth, WalkTrace* trace) {
   uintptr_t pc = registers.pc, sp = registers.sp, bp = registers.bp;
   bool exact = registers.exact;
+  uintptr_t interrupted = 0;  // the saved registers, right after a signal frame
   int depth = 0;
   auto hand_over = [&] {
     if (trace != nullptr) {
       trace->reached_libunwind = true;
       if (trace->rules_only) return depth;
     }
-    return ContinueWithLibunwind(pc, sp, bp, exact, frames, depth, max_depth, trace);
+    return ContinueWithLibunwind(pc, sp, bp, exact, interrupted, frames, depth, max_depth, trace);
   };
   if (sp < stack.low || sp >= stack.high) return hand_over();
   const uintptr_t high = stack.high;
@@ -90,6 +98,9 @@ __attribute__((always_inline)) inline int Walk(FrameRegisters registers, StackBo
       case FrameRule::kStandard: {
         uintptr_t cfa = (rule.cfa_from_rbp ? bp : sp) + rule.cfa_offset;
         // Stack slots are 8-byte aligned: anything else is a corrupt stack.
+        // A CFA above the stack is one too (a frame that switched stacks
+        // describes itself with a DWARF expression, which is libunwind's):
+        // it ends the walk rather than letting libunwind read there.
         if (cfa < sp + sizeof(uintptr_t) || cfa > high || cfa % sizeof(uintptr_t) != 0) return depth;
         if (rule.rbp_saved) {
           uintptr_t slot = cfa + static_cast<intptr_t>(rule.rbp_offset);  // below cfa
@@ -99,12 +110,16 @@ __attribute__((always_inline)) inline int Walk(FrameRegisters registers, StackBo
         pc = StackWord(cfa - sizeof(uintptr_t));
         sp = cfa;
         exact = false;
+        interrupted = 0;
         break;
       }
       case FrameRule::kSignal: {
-        if (high - sp < GregOffset(REG_RIP) + sizeof(greg_t) || sp % sizeof(uintptr_t) != 0) return depth;
+        if (high - sp < GregOffset(NGREG) || sp % sizeof(uintptr_t) != 0) return depth;
         uintptr_t interrupted_sp = StackWord(sp + GregOffset(REG_RSP));
-        if (interrupted_sp <= sp || interrupted_sp > high) return depth;
+        // The signal interrupted code on another stack (the handler runs on
+        // this one): what the kernel saved is sound, libunwind goes on from it.
+        if (interrupted_sp <= sp || interrupted_sp > high) return hand_over();
+        interrupted = sp + GregOffset(0);
         pc = StackWord(sp + GregOffset(REG_RIP));
         bp = StackWord(sp + GregOffset(REG_RBP));
         sp = interrupted_sp;

@@ -21,7 +21,9 @@
 
 namespace heapwatch {
 
-// The calling thread's stack, [low, high); empty when unknown.
+// The calling thread's stack: a walk starting at an sp in [low, high)
+// reads only from [sp, high), all of which must be mapped. Empty when
+// unknown.
 struct StackBounds {
   uintptr_t low = 0;
   uintptr_t high = 0;

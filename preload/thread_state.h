@@ -21,10 +21,6 @@ struct ThreadState {
   // the hooks (unwinding, loading symbols, writing a profile). Re-entrant
   // calls are passed straight to the real allocator and never sampled.
   uint32_t busy = 0;
-  // The thread's stack, [stack_low, stack_high), learned on its first
-  // sampled allocation (stack_capture.h); both 0 until then.
-  uintptr_t stack_low = 0;
-  uintptr_t stack_high = 0;
 };
 
 extern __thread ThreadState t_thread_state __attribute__((tls_model("initial-exec"), visibility("hidden")));

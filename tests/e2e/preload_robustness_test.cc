@@ -40,6 +40,18 @@ TEST(PreloadRobustnessTest, SignalHandlerThatAllocatesInsideOurCode) {
   EXPECT_LE(TotalsAtLeaf(p, "HandlerAllocate").inuse_objects, 8);
 }
 
+// Threads that ask glibc for their own stack, whose first (sampled)
+// allocations happen inside that call: the stack walk must not ask the same.
+TEST(PreloadRobustnessTest, ThreadsQueryingTheirOwnStack) {
+  std::string dir = MakeTempDir("out");
+  ProcessResult r = RunUnderPreload({TestProgram("stack_queries"), "8"}, dir, RateOne(), 60);
+  ASSERT_FALSE(r.timed_out) << "deadlock in pthread_getattr_np";
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "done\n");
+  perftools::profiles::Profile p = OnlyProfile(dir);
+  EXPECT_EQ(TotalsAtLeaf(p, "AllocateAfterStackQuery").alloc_objects, 8 * 64);
+}
+
 TEST(PreloadRobustnessTest, ChildrenFromPosixSpawnVforkAndSystem) {
   for (const char* mode : {"posix_spawn", "vfork", "system"}) {
     std::string dir = MakeTempDir(mode);

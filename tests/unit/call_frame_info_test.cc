@@ -205,12 +205,50 @@ TEST(CallFrameInfoTest, TruncatedOrCorruptEntriesAreRefusedSafely) {
       std::unique_ptr<uint8_t[]> copy(new uint8_t[corrupt.size()]);
       std::memcpy(copy.get(), corrupt.data(), corrupt.size());
       FrameRule rule = RuleFromFde(copy.get() + cfi.fde, {copy.get(), copy.get() + corrupt.size()}, kBegin + 8);
-      EXPECT_LE(rule.kind, FrameRule::kUnsupported);
       if (rule.kind == FrameRule::kStandard) {
         EXPECT_LT(rule.cfa_offset, FrameRule::kMaxCfaOffset);
       }
     }
   }
+}
+
+// What C++ objects carry: a version 3 CIE with a personality routine and an
+// LSDA ("zPLR"), and pc-relative FDE addresses (pcrel sdata4).
+TEST(CallFrameInfoTest, PcRelativeFdeOfACxxCieWithPersonalityAndLsda) {
+  Bytes b;
+  Append32(b, 0);  // length, patched
+  Append32(b, 0);  // CIE id
+  b.push_back(3);  // version
+  for (char c : std::string("zPLR")) b.push_back(static_cast<uint8_t>(c));
+  b.push_back(0);
+  b.push_back(1);     // code alignment
+  b.push_back(0x78);  // data alignment -8
+  b.push_back(kRip);  // return address register (uleb in version 3)
+  b.push_back(7);     // augmentation data: P (1 + 4), L (1), R (1)
+  b.push_back(0x9b);  // personality: indirect pcrel sdata4
+  Append32(b, 0x12345678);
+  b.push_back(0x1b);  // LSDA: pcrel sdata4
+  b.push_back(0x1b);  // FDE addresses: pcrel sdata4
+  for (uint8_t op : {kDefCfa, kRsp, uint8_t{8}, uint8_t(kOffset | kRip), uint8_t{1}}) b.push_back(op);
+  Put32(b, 0, static_cast<uint32_t>(b.size() - 4));
+  size_t fde = b.size();
+  Append32(b, 0);                                // length, patched
+  Append32(b, static_cast<uint32_t>(b.size()));  // CIE pointer
+  size_t begin_field = b.size();
+  Append32(b, 0x1000);  // pc_begin: 0x1000 past this field
+  Append32(b, 0x100);   // pc_range
+  b.push_back(4);       // augmentation data: the LSDA pointer
+  Append32(b, 0);
+  b.insert(b.end(), kFramePointerPrologue.begin(), kFramePointerPrologue.end());
+  Put32(b, fde, static_cast<uint32_t>(b.size() - fde - 4));
+
+  const uint8_t* data = b.data();
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data + begin_field) + 0x1000;
+  CfiBounds bounds{data, data + b.size()};
+  EXPECT_EQ(RuleFromFde(data + fde, bounds, begin - 1).kind, FrameRule::kNone);
+  EXPECT_EQ(RuleFromFde(data + fde, bounds, begin), Standard(false, 8));
+  EXPECT_EQ(RuleFromFde(data + fde, bounds, begin + 4), Standard(true, 16, -16));
+  EXPECT_EQ(RuleFromFde(data + fde, bounds, begin + 0x100).kind, FrameRule::kNone);
 }
 
 // An .eh_frame_hdr search table (datarel sdata4 pairs) over three FDEs.

@@ -63,6 +63,32 @@ TEST(FrameRuleCacheTest, FullCacheKeepsTheNewestAndNeverAnswersWrongly) {
   EXPECT_LE(hits, 2 * FrameRuleCache::kSets);
 }
 
+// Three addresses of one set, two of them hot: after a few misses the hot
+// pair shares the set and stops missing (a fixed choice of way would let
+// them evict each other on every lookup).
+TEST(FrameRuleCacheTest, TwoHotAddressesOfOneSetStopMissing) {
+  auto cache = std::make_unique<FrameRuleCache>();
+  const uint32_t salt = FrameRuleCache::SaltFor(0);
+  std::vector<uintptr_t> same_set;
+  for (uintptr_t pc = 0x401000; same_set.size() < 3; pc += 16) {
+    if (FrameRuleCache::SetOf(pc) == FrameRuleCache::SetOf(0x401000)) same_set.push_back(pc);
+  }
+  cache->Insert(same_set[2], salt, RuleFor(same_set[2]));
+  int misses = 0;
+  for (int round = 0; round < 100; ++round) {
+    for (int hot = 0; hot < 2; ++hot) {
+      FrameRule rule;
+      if (cache->Find(same_set[hot], salt, &rule)) {
+        EXPECT_EQ(rule, RuleFor(same_set[hot]));
+      } else {
+        ++misses;
+        cache->Insert(same_set[hot], salt, RuleFor(same_set[hot]));
+      }
+    }
+  }
+  EXPECT_LE(misses, 6);
+}
+
 TEST(FrameRuleCacheTest, RacingThreadsNeverReadAnotherAddressesRule) {
   auto cache = std::make_unique<FrameRuleCache>();
   const uint32_t salt = FrameRuleCache::SaltFor(0);
@@ -75,7 +101,8 @@ TEST(FrameRuleCacheTest, RacingThreadsNeverReadAnotherAddressesRule) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int round = 0; round < 50000; ++round) {
-        uintptr_t pc = 0x555500000000 + 64 * ((static_cast<uintptr_t>(round) + t) % kAddresses);
+        // Addresses spread over the whole user address space.
+        uintptr_t pc = ((static_cast<uintptr_t>(round) + t) % kAddresses) * 0x3c6ef372fe94f82bull >> 17;
         FrameRule rule;
         if (cache->Find(pc, salt, &rule)) {
           ++hits[t];

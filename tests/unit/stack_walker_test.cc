@@ -186,6 +186,14 @@ class SignalHandler {
   struct sigaction old_;
 };
 
+// The main thread's stack bounds are learned at start-up, as the library
+// does in its constructor.
+class StackWalkerEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override { InitStackCapture(); }
+};
+const auto* const g_environment = ::testing::AddGlobalTestEnvironment(new StackWalkerEnvironment);
+
 TEST(StackWalkerTest, MatchesLibunwindAcrossFrameShapes) {
   Walks walks = WalkThrough({kPlain, kAlloca, kBigFrame, kCalleeSaved, kPlain, kAlloca, kCalleeSaved});
   ExpectSameFrames(walks);
@@ -305,7 +313,6 @@ TEST(StackWalkerTest, FabricatedStacksAreNeverReadOutsideTheirBounds) {
   auto* words = reinterpret_cast<uintptr_t*>(region + page);
   const size_t word_count = stack_bytes / sizeof(uintptr_t);
   const uintptr_t low = reinterpret_cast<uintptr_t>(words);
-  const StackBounds bounds{low, low + stack_bytes};
 
   std::mt19937_64 random(20261122);
   int frames_seen = 0;
@@ -322,8 +329,12 @@ TEST(StackWalkerTest, FabricatedStacksAreNeverReadOutsideTheirBounds) {
       words[i] = word;
       written.insert(word);
     }
-    FrameRegisters registers{return_addresses[random() % return_addresses.size()],
-                             low + 8 * (random() % word_count), words[random() % word_count], round % 2 == 0};
+    // Half the walks start right above the lower guard page, so that a read
+    // below sp would fault too.
+    uintptr_t sp = round % 4 < 2 ? low : low + 8 * (random() % word_count);
+    FrameRegisters registers{return_addresses[random() % return_addresses.size()], sp,
+                             words[random() % word_count], round % 2 == 0};
+    StackBounds bounds{sp, low + stack_bytes};
     WalkTrace trace;
     trace.rules_only = true;
     uintptr_t frames[64];
