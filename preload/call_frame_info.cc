@@ -229,9 +229,10 @@ struct Row {
 };
 
 // Runs CFA instructions from `reader` on `row`. For an FDE (`initial` set:
-// the row after the CIE's instructions), stops before the first advance
-// past `pc`, `location` being the address the row applies from. False for
-// instructions we do not know (the rule is then kUnsupported).
+// the row after the CIE's instructions), stops before the first move of the
+// location past `pc`, `location` being the address the row applies from.
+// False for instructions we do not know or cannot use (the rule is then
+// kUnsupported).
 bool Execute(Reader reader, const Cie& cie, const Row* initial, uintptr_t pc, uintptr_t location, Row* row) {
   constexpr int kMaxRemembered = 8;
   Row remembered[kMaxRemembered];
@@ -252,58 +253,55 @@ bool Execute(Reader reader, const Cie& cie, const Row* initial, uintptr_t pc, ui
   auto set = [&](uint64_t reg, RegisterRule::How how, int64_t offset) {
     if (RegisterRule* rule = row->Tracked(reg)) *rule = {how, offset};
   };
-  auto advance = [&](uint64_t delta) {  // true: the row at pc is complete
-    if (initial == nullptr) return true;  // a CIE does not advance
-    uint64_t next = location + delta * cie.code_align;
-    if (pc < next) return true;
-    location = next;
-    return false;
+  // Back to the CIE's rule for `reg`; a CIE itself has nothing to go back to.
+  auto restore = [&](uint64_t reg) {
+    if (initial == nullptr) reader.Fail();
+    else if (RegisterRule* rule = row->Tracked(reg)) *rule = *initial->Tracked(reg);
   };
   while (!reader.AtEnd()) {
     uint8_t op = reader.Fixed<uint8_t>();
     uint8_t operand = op & 0x3f;
-    switch (op & 0xc0) {
+    bool moves = false;  // the instruction moves the location to `next`
+    uintptr_t next = 0;
+    auto advance = [&](uint64_t delta) {
+      moves = true;
+      next = location + delta * cie.code_align;
+    };
+    // The three primary opcodes keep an operand in their low 6 bits; the
+    // extended ones are all below 0x40.
+    switch (op < 0x40 ? op : op & 0xc0) {
       case 0x40:  // DW_CFA_advance_loc
-        if (advance(operand)) return initial != nullptr;
-        continue;
+        advance(operand);
+        break;
       case 0x80:  // DW_CFA_offset
         set(operand, RegisterRule::kAtCfaOffset, unsigned_operand() * cie.data_align);
-        continue;
+        break;
       case 0xc0:  // DW_CFA_restore
-        if (initial == nullptr) return false;
-        if (RegisterRule* rule = row->Tracked(operand)) *rule = *initial->Tracked(operand);
-        continue;
-    }
-    switch (op) {
+        restore(operand);
+        break;
       case 0x00:  // DW_CFA_nop
         break;
-      case 0x01: {  // DW_CFA_set_loc
-        uintptr_t next = reader.Encoded(cie.fde_encoding, 0);
-        if (initial == nullptr) return false;
-        if (pc < next) return true;
-        location = next;
+      case 0x01:  // DW_CFA_set_loc
+        moves = true;
+        next = reader.Encoded(cie.fde_encoding, 0);
         break;
-      }
       case 0x02:  // DW_CFA_advance_loc1
-        if (advance(reader.Fixed<uint8_t>())) return initial != nullptr;
+        advance(reader.Fixed<uint8_t>());
         break;
       case 0x03:  // DW_CFA_advance_loc2
-        if (advance(reader.Fixed<uint16_t>())) return initial != nullptr;
+        advance(reader.Fixed<uint16_t>());
         break;
       case 0x04:  // DW_CFA_advance_loc4
-        if (advance(reader.Fixed<uint32_t>())) return initial != nullptr;
+        advance(reader.Fixed<uint32_t>());
         break;
       case 0x05: {  // DW_CFA_offset_extended
         uint64_t reg = reader.Uleb();
         set(reg, RegisterRule::kAtCfaOffset, unsigned_operand() * cie.data_align);
         break;
       }
-      case 0x06: {  // DW_CFA_restore_extended
-        uint64_t reg = reader.Uleb();
-        if (initial == nullptr) return false;
-        if (RegisterRule* rule = row->Tracked(reg)) *rule = *initial->Tracked(reg);
+      case 0x06:  // DW_CFA_restore_extended
+        restore(reader.Uleb());
         break;
-      }
       case 0x07:  // DW_CFA_undefined
         set(reader.Uleb(), RegisterRule::kUndefined, 0);
         break;
@@ -378,6 +376,11 @@ bool Execute(Reader reader, const Cie& cie, const Row* initial, uintptr_t pc, ui
       }
       default:
         return false;
+    }
+    if (moves) {
+      if (initial == nullptr || !reader.ok()) return false;  // a CIE does not move
+      if (pc < next) return true;                            // the row at pc is complete
+      location = next;
     }
   }
   return reader.ok();

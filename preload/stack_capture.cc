@@ -65,7 +65,9 @@ StackBounds CurrentThreadStack() {
   uintptr_t descriptor = reinterpret_cast<uintptr_t>(pthread_self());
   // `low` only tells this stack from others: reads stay at or above the sp
   // a walk starts from, and everything from there up to `high` is mapped.
-  if (sp < descriptor && descriptor - sp < kMaxThreadStack && descriptor > kMaxThreadStack) return {descriptor - kMaxThreadStack, descriptor};
+  if (sp < descriptor && descriptor - sp < kMaxThreadStack && descriptor > kMaxThreadStack) {
+    return {descriptor - kMaxThreadStack, descriptor};
+  }
   return {};
 }
 
