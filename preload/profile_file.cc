@@ -17,17 +17,19 @@ namespace {
 
 // zlib allocation through our own pages. Each block records its size in a
 // 16-byte header so zfree can unmap it.
-voidpf ZlibAlloc(voidpf, uInt items, uInt size) {
+voidpf ZlibAlloc(voidpf file, uInt items, uInt size) {
   size_t bytes = static_cast<size_t>(items) * size + 16;
   auto* block = static_cast<size_t*>(MapPages(bytes));
   if (block == nullptr) return Z_NULL;
   block[0] = bytes;
+  ProfileFile::AddCompressorBytes(file, static_cast<ptrdiff_t>(bytes));
   return reinterpret_cast<char*>(block) + 16;
 }
 
-void ZlibFree(voidpf, voidpf address) {
+void ZlibFree(voidpf file, voidpf address) {
   if (address == nullptr) return;
   auto* block = reinterpret_cast<size_t*>(static_cast<char*>(address) - 16);
+  ProfileFile::AddCompressorBytes(file, -static_cast<ptrdiff_t>(block[0]));
   UnmapPages(block, block[0]);
 }
 
@@ -66,9 +68,17 @@ bool ProfileFile::Open(const char* directory, const char* name) {
   std::memset(z, 0, sizeof(*z));
   z->zalloc = ZlibAlloc;
   z->zfree = ZlibFree;
+  z->opaque = this;
   // Level 1, as Go writes profiles: most of the size win for a fraction of
-  // the time. windowBits 15 + 16 asks for a gzip header.
-  if (deflateInit2(z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+  // the time. windowBits 15 (+ 16 asks for a gzip header), as zlib's
+  // default; memLevel 6, a 2^13-entry hash and a 16 KiB literal buffer
+  // instead of 2^15 and 64 KiB: 166 KiB of state instead of 268. What a
+  // small profile touches shrinks most: the hash is cleared (touched) at
+  // once, while the window and its chains fill only as input comes. Files
+  // stay within a percent or two of the default's size (0.2% over 300 of
+  // our e2e tests' profiles). The exit profile of a short-lived program may
+  // be written at its peak of memory.
+  if (deflateInit2(z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 6, Z_DEFAULT_STRATEGY) != Z_OK) {
     Abort();
     errno = ENOMEM;
     return false;

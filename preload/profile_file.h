@@ -45,6 +45,12 @@ class ProfileFile {
   // Closes and removes the temporary file, if any.
   void Abort();
 
+  // Bytes of zlib state mapped while a file is open (0 otherwise).
+  size_t compressor_bytes() const { return compressor_bytes_; }
+  static void AddCompressorBytes(void* file, ptrdiff_t bytes) {
+    static_cast<ProfileFile*>(file)->compressor_bytes_ += static_cast<size_t>(bytes);
+  }
+
   // For ProtobufWriter: Write() as a sink.
   static bool Sink(void* file, const uint8_t* data, size_t size) {
     return static_cast<ProfileFile*>(file)->Write(data, size);
@@ -58,6 +64,7 @@ class ProfileFile {
   uint64_t bytes_written_ = 0;
   uint64_t size_limit_ = UINT64_MAX;  // RLIMIT_FSIZE when the file was opened
   bool stream_open_ = false;
+  size_t compressor_bytes_ = 0;
   void* stream_ = nullptr;  // z_stream, in its own mapping
   char temp_path_[kMaxPathLength + 64] = {};
   char final_path_[kMaxPathLength + 64] = {};

@@ -51,7 +51,7 @@ struct ProfilerState {
 };
 
 // solo_ring's size, and how many samples its thread lets it hold.
-inline constexpr size_t kSoloRingSlots = 128;
+inline constexpr size_t kSoloRingSlots = 64;
 inline constexpr uint64_t kSoloDrainStride = 32;
 
 // The ring a sample taken now goes to.

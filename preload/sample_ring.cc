@@ -14,14 +14,16 @@ bool SampleRing::Init(size_t capacity, int max_depth) {
   slots_ = static_cast<char*>(MapPages(rounded * slot_bytes_));
   if (slots_ == nullptr) return false;
   mask_ = rounded - 1;
-  PopulateAhead(0);
-  PopulateAhead(kPopulateSlots);
+  started_.store(false, std::memory_order_relaxed);
   tail_.store(0, std::memory_order_relaxed);
   head_.store(0, std::memory_order_release);
   return true;
 }
 
 bool SampleRing::TryClaim(SampleRecord** record, uint64_t* position) {
+  // Before any slot is read: a read would map the zero page, which the
+  // first write then replaces.
+  if (__builtin_expect(!started_.load(std::memory_order_relaxed), 0)) PopulateStart();
   uint64_t pos = tail_.load(std::memory_order_relaxed);
   for (;;) {
     uint64_t sequence = LoadSequence(pos, std::memory_order_acquire);
@@ -52,10 +54,21 @@ void SampleRing::PopulateAhead(uint64_t position) {
   PopulateForWrite(slots_ + position * slot_bytes_, count * slot_bytes_);
 }
 
+void SampleRing::PopulateStart() {
+  // Racing first producers each populate: harmless, populating only faults
+  // pages in. Claims at positions 0, kPopulateSlots, ... populate two
+  // stretches ahead, so the first two are populated here.
+  PopulateAhead(0);
+  PopulateAhead(kPopulateSlots);
+  started_.store(true, std::memory_order_relaxed);
+}
+
 void SampleRing::Publish(uint64_t position) { StoreSequence(position, position + 1, std::memory_order_release); }
 
 const SampleRecord* SampleRing::Front() {
   uint64_t pos = head_.load(std::memory_order_relaxed);
+  // Nothing claimed: leave the slot unread (an untouched ring stays so).
+  if (tail_.load(std::memory_order_relaxed) == pos) return nullptr;
   if (LoadSequence(pos, std::memory_order_acquire) != pos + 1) return nullptr;
   return RecordOf(SlotAt(pos));
 }

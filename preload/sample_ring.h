@@ -29,9 +29,12 @@
 //
 // Representation: each slot stores its sequence number minus its own index,
 // so the zero pages mmap returns are already a valid empty ring (sequence i
-// in slot i) and Init touches nothing: slots cost memory only once used.
-// During the first lap, producers populate the stretch ahead of the tail for
-// writing (PopulateForWrite says why), a syscall per kPopulateSlots samples.
+// in slot i) and Init touches nothing: slots cost memory only once used, and
+// a ring that never receives a sample (the shared ring of a single-threaded
+// process) costs none. The first claim populates the first stretches for
+// writing (PopulateForWrite says why); during the first lap, producers then
+// populate the stretch ahead of the tail, a syscall per kPopulateSlots
+// samples. The consumer reads no slot of an empty ring.
 //
 // Progress: producers are lock-free. The consumer can be held up by a
 // producer that claimed a slot and has not published it yet; the claim-to-
@@ -64,6 +67,9 @@ class SampleRing {
   bool Init(size_t capacity, int max_depth);
 
   size_t capacity() const { return mask_ + 1; }
+  // The slots' memory (for tests of what is resident).
+  const char* slot_memory() const { return slots_; }
+  size_t slot_memory_bytes() const { return capacity() * slot_bytes_; }
 
   // Producer side, any thread.
   //
@@ -113,10 +119,14 @@ class SampleRing {
   // Slots populated at a time, ahead of the tail, during the first lap.
   static constexpr uint64_t kPopulateSlots = 64;
   void PopulateAhead(uint64_t position);
+  // The first claim's work: the stretches the first lap's claims do not
+  // populate themselves.
+  void PopulateStart();
 
   char* slots_ = nullptr;
   size_t slot_bytes_ = 0;
   uint64_t mask_ = 0;
+  std::atomic<bool> started_{false};  // PopulateStart has been called
   // Producers and the consumer write different lines.
   alignas(64) std::atomic<uint64_t> tail_{0};  // next position to claim
   alignas(64) std::atomic<uint64_t> head_{0};  // next position to consume (consumer-owned)

@@ -2,6 +2,9 @@
 // evidence for the memory-ordering argument in sample_ring.h.
 #include "preload/sample_ring.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -62,6 +65,45 @@ TEST(SampleRingTest, FifoFullAndEmpty) {
     ExpectIntact(front);
     ring.PopFront();
   }
+  EXPECT_EQ(ring.Front(), nullptr);
+}
+
+// Pages of the ring's slots that are resident (mincore: also the zero page,
+// which a read of an untouched page maps).
+size_t ResidentPages(const SampleRing& ring) {
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t pages = (ring.slot_memory_bytes() + page - 1) / page;
+  std::vector<unsigned char> present(pages);
+  EXPECT_EQ(mincore(const_cast<char*>(ring.slot_memory()), ring.slot_memory_bytes(), present.data()), 0);
+  size_t count = 0;
+  for (unsigned char p : present) count += p & 1;
+  return count;
+}
+
+// The shared ring of a single-threaded process is never used: it must cost
+// no memory, not even by the consumer's polling. The first claim populates
+// its own stretch of 64 slots and the two ahead of it, not the ring.
+TEST(SampleRingTest, MemoryIsTouchedOnlyFromTheFirstClaim) {
+  SampleRing ring;
+  ASSERT_TRUE(ring.Init(4096, 64));
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t slot_bytes = ring.slot_memory_bytes() / ring.capacity();
+  EXPECT_EQ(ResidentPages(ring), 0u);
+  EXPECT_EQ(ring.Front(), nullptr);
+  EXPECT_EQ(ResidentPages(ring), 0u) << "polling an empty ring read its slots";
+  SampleRecord* r;
+  uint64_t pos;
+  ASSERT_TRUE(ring.TryClaim(&r, &pos));
+  Fill(r, 1, 0, 64);
+  ring.Publish(pos);
+  size_t resident = ResidentPages(ring);
+  EXPECT_GE(resident, 192 * slot_bytes / page);
+  EXPECT_LE(resident, (192 * slot_bytes + page - 1) / page + 1);
+  EXPECT_LT(resident * page, ring.slot_memory_bytes() / 10);
+  const SampleRecord* front = ring.Front();
+  ASSERT_NE(front, nullptr);
+  ExpectIntact(front);
+  ring.PopFront();
   EXPECT_EQ(ring.Front(), nullptr);
 }
 
