@@ -1,6 +1,5 @@
 #include "preload/collector.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -161,22 +160,26 @@ const char* KindName(ProfileKind kind) {
 // new process image continues after what is there instead of overwriting
 // it (its profiles say run=<token>, which tells the images apart).
 uint32_t HighestExistingSequence(int pid) {
-  DIR* dir = opendir(g_profiler.config.output_dir);
-  if (dir == nullptr) return 0;
-  char prefix[32];
-  int prefix_length = snprintf(prefix, sizeof(prefix), "heap.%d.", pid);
-  uint32_t highest = 0;
-  while (dirent* entry = readdir(dir)) {
-    if (strncmp(entry->d_name, prefix, prefix_length) != 0) continue;
-    unsigned sequence = 0;
-    int consumed = 0;
-    if (sscanf(entry->d_name + prefix_length, "%u.pb.gz%n", &sequence, &consumed) == 1 &&
-        entry->d_name[prefix_length + consumed] == '\0' && sequence > highest) {
-      highest = sequence;
-    }
-  }
-  closedir(dir);
-  return highest;
+  struct Search {
+    char prefix[32];
+    size_t prefix_length;
+    uint32_t highest;
+  } search = {};
+  search.prefix_length = static_cast<size_t>(snprintf(search.prefix, sizeof(search.prefix), "heap.%d.", pid));
+  ForEachDirectoryEntry(
+      g_profiler.config.output_dir,
+      [](const char* name, void* context) {
+        Search& s = *static_cast<Search*>(context);
+        if (strncmp(name, s.prefix, s.prefix_length) != 0) return;
+        unsigned sequence = 0;
+        int consumed = 0;
+        if (sscanf(name + s.prefix_length, "%u.pb.gz%n", &sequence, &consumed) == 1 &&
+            name[s.prefix_length + consumed] == '\0' && sequence > s.highest) {
+          s.highest = sequence;
+        }
+      },
+      &search);
+  return search.highest;
 }
 
 bool WriteProfileLocked(CollectorState& c, ProfileKind kind) {

@@ -22,6 +22,7 @@
 #include "preload/allocation_recorder.h"
 #include "preload/collector.h"
 #include "preload/diagnostics.h"
+#include "preload/environment.h"
 #include "preload/profile_file.h"
 #include "preload/real_allocator.h"
 #include "preload/stack_capture.h"
@@ -82,7 +83,11 @@ bool ChooseOutputDirectory(Config& config) {
     return false;
   }
   if (defaulted) Warn("writing heap profiles to %s (set HEAPWATCH_OUT to choose)", config.output_dir);
-  setenv("HEAPWATCH_OUT", config.output_dir, 1);
+  const char* exported = getenv("HEAPWATCH_OUT");
+  if ((exported == nullptr || strcmp(exported, config.output_dir) != 0) &&
+      !SetEnvironmentVariable("HEAPWATCH_OUT", config.output_dir)) {
+    setenv("HEAPWATCH_OUT", config.output_dir, 1);  // out of memory to map: glibc's way, then
+  }
   return true;
 }
 
@@ -113,7 +118,7 @@ void StopProfilingChildren() {
   if (length == 0) {
     unsetenv("LD_PRELOAD");
   } else {
-    setenv("LD_PRELOAD", kept, 1);
+    if (!SetEnvironmentVariable("LD_PRELOAD", kept)) setenv("LD_PRELOAD", kept, 1);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "preload/profile_file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -191,6 +192,28 @@ bool MakeDirectories(const char* directory) {
     return false;
   }
   return true;
+}
+
+bool ForEachDirectoryEntry(const char* directory, void (*fn)(const char* name, void* context), void* context) {
+  int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  alignas(8) char buffer[4096];
+  for (;;) {
+    ssize_t n = getdents64(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int saved_errno = errno;
+      close(fd);
+      errno = saved_errno;
+      return n == 0;
+    }
+    for (ssize_t at = 0; at < n;) {
+      const auto* entry = reinterpret_cast<const dirent64*>(buffer + at);
+      const char* name = entry->d_name;
+      if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0) fn(name, context);
+      at += entry->d_reclen;
+    }
+  }
 }
 
 bool DirectoryIsWritable(const char* directory) {

@@ -74,6 +74,11 @@ class ProfileFile {
 // False with errno set on failure.
 bool MakeDirectories(const char* directory);
 
+// Calls fn(name, context) for each entry of `directory` but . and .. False
+// (errno set) when it cannot be read. Read with getdents64 into a buffer on
+// the stack: opendir would malloc its buffer through our hooks.
+bool ForEachDirectoryEntry(const char* directory, void (*fn)(const char* name, void* context), void* context);
+
 // True when a file can be created in `directory` (tried, not guessed from
 // permission bits: read-only mounts and ACLs count). errno set when false.
 bool DirectoryIsWritable(const char* directory);

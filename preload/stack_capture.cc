@@ -2,6 +2,7 @@
 
 #include <link.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <libunwind.h>
 
 #include "preload/config.h"
+#include "preload/memory_map.h"
 
 namespace heapwatch {
 namespace {
@@ -51,8 +53,11 @@ int FindOwnCode(dl_phdr_info* info, size_t, void* data) {
 // a walk runs inside malloc, where pthread_getattr_np must not be called
 // (it holds the thread's lock while it allocates: a program calling it
 // whose allocation we sample would deadlock on its own thread).
-//  - The main thread: its stack as pthread_getattr_np reported it while we
-//    started (the constructor, outside any hook).
+//  - The main thread: its stack as we found it while we started: the
+//    mapping holding the constructor's stack pointer, grown down as far as
+//    RLIMIT_STACK or the mapping below allows (as pthread_getattr_np says,
+//    which we do not call: it reads /proc/self/maps through stdio, i.e.
+//    allocates through the hooks we serve).
 //  - Threads glibc created: on x86-64 the thread pointer is the thread's
 //    descriptor, at the top of the block that holds its stack and static
 //    TLS, so everything from sp up to it is mapped.
@@ -78,14 +83,17 @@ void InitStackCapture() {
   // Only if this is the main thread (a dlopen of the library from another
   // thread leaves the main stack unknown, and libunwind walks it).
   if (getpid() == static_cast<pid_t>(syscall(SYS_gettid))) {
-    pthread_attr_t attributes;
-    if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
-      void* address;
-      size_t size;
-      if (pthread_attr_getstack(&attributes, &address, &size) == 0) {
-        g_main_stack = {reinterpret_cast<uintptr_t>(address), reinterpret_cast<uintptr_t>(address) + size};
+    int local = 0;
+    MappingRange stack;
+    if (FindMapping(reinterpret_cast<uintptr_t>(&local), &stack)) {
+      uintptr_t low = stack.previous_end;
+      rlimit limit;
+      if (getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < stack.end &&
+          stack.end - limit.rlim_cur > low) {
+        low = stack.end - limit.rlim_cur;
       }
-      pthread_attr_destroy(&attributes);
+      if (low > stack.start) low = stack.start;
+      g_main_stack = {low, stack.end};
     }
   }
   unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);

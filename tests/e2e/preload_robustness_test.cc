@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/e2e/preload_harness.h"
+#include "tests/unit/shell_and_files.h"
 
 namespace heapwatch::testing {
 namespace {
@@ -50,6 +51,29 @@ TEST(PreloadRobustnessTest, ThreadsQueryingTheirOwnStack) {
   EXPECT_EQ(r.out, "done\n");
   perftools::profiles::Profile p = OnlyProfile(dir);
   EXPECT_EQ(TotalsAtLeaf(p, "AllocateAfterStackQuery").alloc_objects, 8 * 64);
+}
+
+// None of our allocations go through the program's allocator (not even
+// glibc's, made for us: setenv, opendir, pthread_getattr_np), so its heap is
+// laid out block for block as without us, and grows and shrinks as it
+// would. At rate 1 every allocation is sampled; a short interval has
+// periodic profiles written in the pauses, on the program's own thread.
+TEST(PreloadRobustnessTest, TheProgramsHeapIsLaidOutAsWithoutUs) {
+  ProcessResult plain = RunProgram({TestProgram("heap_layout")}, {});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  // The default directory: we then export its absolute path for children.
+  std::string cwd = MakeTempDir("cwd");
+  ProcessResult r = RunProgram({TestProgram("heap_layout")},
+                               {{"LD_PRELOAD", PreloadLibrary()}, {"HEAPWATCH_RATE", "1"}, {"HEAPWATCH_INTERVAL", "0.05"}},
+                               60, cwd);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GE(ProfileFiles(cwd + "/heapwatch-profiles").size(), 3u) << "periodic profiles were to be written";
+  std::vector<std::string> expected = test_support::Lines(plain.out), seen = test_support::Lines(r.out);
+  ASSERT_GT(expected.size(), 40000u);
+  ASSERT_EQ(seen.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_EQ(seen[i], expected[i]) << "line " << i + 1 << " of the program's report";
+  }
 }
 
 TEST(PreloadRobustnessTest, ChildrenFromPosixSpawnVforkAndSystem) {

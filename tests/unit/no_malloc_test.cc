@@ -20,6 +20,9 @@
 #include "preload/demangle.h"
 #include "preload/elf_file.h"
 #include "preload/elf_symbols.h"
+#include "preload/environment.h"
+#include "preload/memory_map.h"
+#include "preload/profile_file.h"
 #include "preload/function_name.h"
 #include "symbols_fixture.h"
 #include "tests/unit/rust_symbols.h"
@@ -185,6 +188,25 @@ TEST(NoMallocTest, LoadingAndLookingUpSymbols) {
     }
     EXPECT_GT(found, 0u) << library.path;
   }
+}
+
+// What start-up and profile writing call where glibc's equivalents
+// (pthread_getattr_np, setenv, opendir) would allocate.
+TEST(NoMallocTest, StartUpAndDirectoryHelpers) {
+  int local = 0;
+  MappingRange stack;
+  bool found = false;
+  EXPECT_EQ(AllocationsDuring([&] { found = FindMapping(reinterpret_cast<uintptr_t>(&local), &stack); }), 0);
+  EXPECT_TRUE(found);
+  EXPECT_EQ(AllocationsDuring([] { SetEnvironmentVariable("HEAPWATCH_NO_MALLOC_TEST", "1"); }), 0);
+  EXPECT_STREQ(getenv("HEAPWATCH_NO_MALLOC_TEST"), "1");
+  int entries = 0;
+  EXPECT_EQ(AllocationsDuring([&] {
+              ForEachDirectoryEntry(
+                  "/proc/self", [](const char*, void* count) { ++*static_cast<int*>(count); }, &entries);
+            }),
+            0);
+  EXPECT_GT(entries, 10);
 }
 
 TEST(NoMallocTest, DemanglingAndShortening) {

@@ -1,6 +1,7 @@
 // ProfileFile: the gzip stream it writes, and what that stream costs.
 #include "preload/profile_file.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -154,6 +156,25 @@ TEST_F(ProfileFileTest, CompressesAsWellAsTheDefaultsWithLessMemory) {
     size_t reference = DefaultGzipSize(data);
     EXPECT_LE(ours, reference + reference / 20) << "raw " << data.size() << " bytes";
   }
+}
+
+// Enough long names that getdents64 needs many buffers.
+TEST_F(ProfileFileTest, ListsEveryEntryOfADirectoryOnce) {
+  std::set<std::string> made;
+  for (int i = 0; i < 400; ++i) {
+    std::string name = "heap." + std::to_string(i) + "." + std::string(60, 'n') + ".pb.gz";
+    std::ofstream(dir_ + "/" + name) << i;
+    made.insert(name);
+  }
+  std::multiset<std::string> seen;
+  ASSERT_TRUE(ForEachDirectoryEntry(
+      dir_.c_str(), [](const char* name, void* seen) { static_cast<std::multiset<std::string>*>(seen)->insert(name); },
+      &seen));
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), made);
+  EXPECT_EQ(seen.size(), made.size());
+  errno = 0;
+  EXPECT_FALSE(ForEachDirectoryEntry((dir_ + "/missing").c_str(), [](const char*, void*) {}, nullptr));
+  EXPECT_EQ(errno, ENOENT);
 }
 
 }  // namespace
