@@ -72,7 +72,7 @@ struct CollectorState {
   // demangling need its known, large stack. One request at a time.
   pthread_cond_t request_done = PTHREAD_COND_INITIALIZER;
   bool request_pending = false;
-  bool request_drain_only = false;  // intern samples, write nothing
+  bool request_drain_only = false;  // intern samples and name them, write nothing
   ProfileKind request_kind = ProfileKind::kOnDemand;
   uint64_t requests_served = 0;
   bool request_result = false;
@@ -88,6 +88,10 @@ struct CollectorState {
   std::atomic<int64_t> work_due_nanos{0};
   std::atomic<bool> stop{false};
   std::atomic<uint32_t> wake_word{0};
+  // Drained locations are waiting for their names (written under the
+  // mutex; read without it by our dlclose hook, to skip the collector when
+  // there is nothing to do).
+  std::atomic<bool> names_pending{false};
 };
 
 CollectorState* g_collector = nullptr;
@@ -118,7 +122,18 @@ void DrainOneRing(CollectorState& c, SampleRing& ring) {
 void DrainRing(CollectorState& c) {
   DrainOneRing(c, g_profiler.solo_ring);
   DrainOneRing(c, g_profiler.ring);
-  // The new locations' names are copied: give their file pages back.
+  c.names_pending.store(c.locations.has_pending(), std::memory_order_relaxed);
+}
+
+// Names the functions of the locations drained since the last time: for a
+// profile, or before a library goes away (location_table.h says why not
+// sooner).
+void DrainAndName(CollectorState& c) {
+  DrainRing(c);
+  if (!c.locations.has_pending()) return;
+  c.locations.ResolvePending();
+  c.names_pending.store(false, std::memory_order_relaxed);
+  // The names are copied: give the symbol tables' file pages back.
   c.objects.ReleaseSymbolNamePages();
 }
 
@@ -189,7 +204,7 @@ bool WriteProfileLocked(CollectorState& c, ProfileKind kind) {
     c.sequence_known = true;
   }
   c.objects.Refresh();
-  DrainRing(c);
+  DrainAndName(c);
   // In use: the live sampled blocks, by stack.
   size_t stack_count = c.stacks.size();
   c.inuse_count.Clear();
@@ -317,7 +332,9 @@ void* CollectorMain(void*) {
     DrainRing(c);
     FinishDeferredFrees();
     if (c.request_pending) {
-      // The ring was drained just above: a drain-only request is done.
+      // The ring was drained just above: a drain-only request (from our
+      // dlclose hook) only needs the names.
+      if (c.request_drain_only) DrainAndName(c);
       c.request_result = c.request_drain_only || WriteProfileLocked(c, c.request_kind);
       c.request_pending = false;
       ++c.requests_served;
@@ -535,7 +552,7 @@ bool RunOnCollector(CollectorState& c, bool drain_only, ProfileKind kind) {
     while (c.requests_served < ticket) pthread_cond_wait(&c.request_done, &c.mutex);
     ok = c.request_result;
   } else if (drain_only) {
-    RunOnPrivateStack(c, [](CollectorState& c) { DrainRing(c); });
+    RunOnPrivateStack(c, [](CollectorState& c) { DrainAndName(c); });
   } else {
     // No collector thread (not needed yet, or it could not start).
     g_private_kind = kind;
@@ -563,7 +580,10 @@ bool WriteProfileNow(ProfileKind kind) {
 }
 
 void DrainRingNow() {
-  if (g_collector == nullptr || RingBacklog() == 0) return;
+  if (g_collector == nullptr ||
+      (RingBacklog() == 0 && !g_collector->names_pending.load(std::memory_order_relaxed))) {
+    return;
+  }
   RunOnCollector(*g_collector, /*drain_only=*/true, ProfileKind::kOnDemand);
 }
 

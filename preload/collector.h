@@ -65,9 +65,10 @@ void StopCollectorThread();
 // a failed write switches profiling off.
 bool WriteProfileNow(ProfileKind kind);
 
-// Interns every sample waiting in the ring now: before dlclose() unmaps a
-// library, so its frames are still there to be named. Done by the collector
-// thread when it runs (and waited for), else by the caller.
+// Interns every sample waiting in the ring now and names every location not
+// named yet: before dlclose() unmaps a library, so its frames are still
+// there to be found and named. Done by the collector thread when it runs
+// (and waited for), else by the caller.
 void DrainRingNow();
 
 // Called by allocating threads when the ring is filling up.

@@ -65,9 +65,7 @@ uint32_t LocationTable::Intern(uintptr_t pc) {
     objects_->Refresh();  // loaded since we last looked?
     segment = objects_->FindSegment(pc);
   }
-  LocationEntry entry = {.address = pc,
-                         .mapping_id = static_cast<uint32_t>(segment + 1),
-                         .function_id = ResolveFunction(segment, pc)};
+  LocationEntry entry = {.address = pc, .mapping_id = static_cast<uint32_t>(segment + 1), .function_id = 0};
   if (!locations_.PushBack(entry)) return 0;
   uint32_t id = static_cast<uint32_t>(locations_.size());
   if (!location_index_.Insert(hash, id)) {
@@ -75,6 +73,13 @@ uint32_t LocationTable::Intern(uintptr_t pc) {
     return 0;
   }
   return id;
+}
+
+void LocationTable::ResolvePending() {
+  for (; resolved_ < locations_.size(); ++resolved_) {
+    LocationEntry& entry = locations_[resolved_];
+    entry.function_id = ResolveFunction(static_cast<int>(entry.mapping_id) - 1, entry.address);
+  }
 }
 
 }  // namespace heapwatch

@@ -2,9 +2,12 @@
 // Functions they resolve to. Collector-owned; ids count from 1 and never
 // change, so every profile of the process uses the same ids.
 //
-// A location is resolved when first seen (not when a profile is written), so
-// a frame in a library that is dlclose()d later still gets its mapping and
-// name.
+// A location's mapping is found when it is first seen, while its object is
+// surely loaded; its function is named later, by ResolvePending, when a
+// profile is written or before a library is unloaded (our dlclose hook):
+// naming reads the objects' symbol tables, and a program that never asks
+// for a profile before it exits should not hold them (nor our code that
+// reads them) in memory while it runs.
 
 #ifndef HEAPWATCH_PRELOAD_LOCATION_TABLE_H_
 #define HEAPWATCH_PRELOAD_LOCATION_TABLE_H_
@@ -46,11 +49,16 @@ class LocationTable {
  public:
   void Init(LoadedObjects* objects, StringTable* strings, FunctionResolver resolver);
 
-  // The id of the location at `pc`, interning and resolving it if new; 0
-  // when out of memory.
+  // The id of the location at `pc`, interning it if new; 0 when out of
+  // memory. Its function is named by the next ResolvePending.
   uint32_t Intern(uintptr_t pc);
 
+  // Names the functions of the locations interned since the last call.
+  void ResolvePending();
+  bool has_pending() const { return resolved_ < locations_.size(); }
+
   size_t size() const { return locations_.size(); }
+  // function_id is only meaningful once has_pending() is false.
   const LocationEntry& location(uint32_t id) const { return locations_[id - 1]; }
   size_t function_count() const { return functions_.size(); }
   const FunctionEntry& function(uint32_t id) const { return functions_[id - 1]; }
@@ -67,6 +75,7 @@ class LocationTable {
   StringTable* strings_ = nullptr;
   FunctionResolver resolver_ = nullptr;
   PageVector<LocationEntry> locations_;
+  size_t resolved_ = 0;  // locations_[0, resolved_) have been named
   PageVector<FunctionEntry> functions_;
   HashIndex location_index_;
   HashIndex function_index_;

@@ -1,10 +1,12 @@
 // The preload through the lives processes lead: fork, exec, dlopen, the
 // ways a process ends.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include "tests/e2e/preload_harness.h"
+#include "tests/unit/shell_and_files.h"
 
 namespace heapwatch::testing {
 namespace {
@@ -186,6 +188,20 @@ TEST(PreloadProcessTest, DlcloseAndReopenKeepsNames) {
   // Frames from both loads are named, whether or not the library came back
   // at the same address.
   EXPECT_EQ(TotalsAtLeaf(p, "PluginKeep"), (HeapTotals{40, 40 * 333, 40, 40 * 333}));
+}
+
+// Names are found late (when a profile is written) but never after the
+// library is gone: our dlclose hook names its frames first.
+TEST(PreloadProcessTest, FramesOfAnUnloadedAndDeletedLibraryAreNamed) {
+  std::string dir = MakeTempDir("out");
+  std::string copy = MakeTempDir("plugin") + "/libcopied_plugin.so";
+  ASSERT_EQ(test_support::RunShell("cp '" + Plugin() + "' '" + copy + "'").exit_status, 0);
+  ProcessResult r = RunUnderPreload({TestProgram("dlopen_host"), copy, "delete"}, dir, {{"HEAPWATCH_RATE", "1"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_NE(access(copy.c_str(), F_OK), 0) << "the program deletes the library";
+  perftools::profiles::Profile p = ReadProfile(ProfileFiles(dir).at(0));
+  EXPECT_EQ(TotalsAtLeaf(p, "PluginKeep"), (HeapTotals{20, 20 * 333, 20, 20 * 333}));
+  EXPECT_NE(LeafMappingFile(p, "PluginKeep").find("libcopied_plugin.so"), std::string::npos);
 }
 
 }  // namespace

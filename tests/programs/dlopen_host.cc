@@ -4,14 +4,17 @@
 //            call again: 40 blocks from PluginKeep in all
 //   deepbind as once, with RTLD_DEEPBIND (the plugin's own symbol lookups
 //            first: its malloc must still be ours)
+//   delete   then dlclose it and delete its file: nothing is left to read
+//            its symbols from when the exit profile is written
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 
 #include "tests/programs/test_program.h"
 
-void CallPlugin(const char* path, int flags) {
+void* CallPlugin(const char* path, int flags) {
   void* handle = dlopen(path, flags);
   if (handle == nullptr) {
     std::fprintf(stderr, "dlopen: %s\n", dlerror());
@@ -20,6 +23,7 @@ void CallPlugin(const char* path, int flags) {
   auto leak = reinterpret_cast<void (*)(int)>(dlsym(handle, "PluginLeak"));
   EXPECT_OR_DIE(leak != nullptr);
   leak(20);
+  return handle;
 }
 
 int main(int argc, char** argv) {
@@ -29,7 +33,12 @@ int main(int argc, char** argv) {
     CallPlugin(argv[1], RTLD_NOW | RTLD_DEEPBIND);
     return 0;
   }
-  CallPlugin(argv[1], RTLD_NOW);
+  void* handle = CallPlugin(argv[1], RTLD_NOW);
+  if (std::strcmp(mode, "delete") == 0) {
+    EXPECT_OR_DIE(dlclose(handle) == 0);
+    EXPECT_OR_DIE(dlopen(argv[1], RTLD_NOW | RTLD_NOLOAD) == nullptr);
+    EXPECT_OR_DIE(unlink(argv[1]) == 0);
+  }
   if (std::strcmp(mode, "reopen") == 0) {
     void* handle = dlopen(argv[1], RTLD_NOW | RTLD_NOLOAD);
     EXPECT_OR_DIE(handle != nullptr);

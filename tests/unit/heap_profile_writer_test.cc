@@ -68,6 +68,7 @@ class HeapProfileWriterTest : public ::testing::Test {
   }
 
   perftools::profiles::Profile Write(int64_t rate, const uint64_t* inuse_count, const uint64_t* inuse_bytes) {
+    locations_.ResolvePending();  // as the collector does before writing
     const char* comments[] = {"pid=42", "kind=periodic"};
     HeapProfileInput input = {.strings = &strings_,
                               .stacks = &stacks_,
@@ -179,6 +180,27 @@ TEST_F(HeapProfileWriterTest, EveryFieldAtRateOne) {
     EXPECT_TRUE(m.has_functions());
     EXPECT_EQ(Str(p, m.filename()), "/proc/self/exe-path-for-test") << "the program is named by the path given";
   }
+}
+
+// Interning finds a location's mapping at once; its function is named only
+// when asked, for all the locations interned since.
+TEST_F(HeapProfileWriterTest, LocationsAreNamedWhenPendingOnesAreResolved) {
+  EXPECT_FALSE(locations_.has_pending());
+  uint32_t first = locations_.Intern(stack_a_[0]);
+  uint32_t outside = locations_.Intern(stack_b_[1]);
+  EXPECT_TRUE(locations_.has_pending());
+  EXPECT_NE(locations_.location(first).mapping_id, 0u);
+  EXPECT_EQ(locations_.location(first).function_id, 0u);
+  EXPECT_EQ(locations_.function_count(), 0u);
+  locations_.ResolvePending();
+  EXPECT_FALSE(locations_.has_pending());
+  ASSERT_NE(locations_.location(first).function_id, 0u);
+  EXPECT_EQ(locations_.location(outside).function_id, 0u) << "no object, no name";
+  uint32_t second = locations_.Intern(stack_b_[0]);  // the same function as `first`
+  EXPECT_TRUE(locations_.has_pending());
+  locations_.ResolvePending();
+  EXPECT_EQ(locations_.location(second).function_id, locations_.location(first).function_id);
+  EXPECT_EQ(locations_.function_count(), 1u);
 }
 
 TEST_F(HeapProfileWriterTest, ValuesAreUnsampledAtTheRate) {
