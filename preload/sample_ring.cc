@@ -66,9 +66,11 @@ void SampleRing::PopulateStart() {
 void SampleRing::Publish(uint64_t position) { StoreSequence(position, position + 1, std::memory_order_release); }
 
 const SampleRecord* SampleRing::Front() {
+  // Nothing ever claimed: leave the slots unread (an untouched ring stays
+  // so). Not tail_, which every claim writes: reading it per record would
+  // pull its line away from the producers.
+  if (!started_.load(std::memory_order_relaxed)) return nullptr;
   uint64_t pos = head_.load(std::memory_order_relaxed);
-  // Nothing claimed: leave the slot unread (an untouched ring stays so).
-  if (tail_.load(std::memory_order_relaxed) == pos) return nullptr;
   if (LoadSequence(pos, std::memory_order_acquire) != pos + 1) return nullptr;
   return RecordOf(SlotAt(pos));
 }

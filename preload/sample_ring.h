@@ -126,7 +126,7 @@ class SampleRing {
   char* slots_ = nullptr;
   size_t slot_bytes_ = 0;
   uint64_t mask_ = 0;
-  std::atomic<bool> started_{false};  // PopulateStart has been called
+  std::atomic<bool> started_{false};  // PopulateStart has been called (written once)
   // Producers and the consumer write different lines.
   alignas(64) std::atomic<uint64_t> tail_{0};  // next position to claim
   alignas(64) std::atomic<uint64_t> head_{0};  // next position to consume (consumer-owned)
