@@ -128,13 +128,17 @@ void DrainRing(CollectorState& c) {
 // Names the functions of the locations drained since the last time: for a
 // profile, or before a library goes away (location_table.h says why not
 // sooner).
-void DrainAndName(CollectorState& c) {
-  DrainRing(c);
+void NamePending(CollectorState& c) {
   if (!c.locations.has_pending()) return;
   c.locations.ResolvePending();
   c.names_pending.store(false, std::memory_order_relaxed);
   // The names are copied: give the symbol tables' file pages back.
   c.objects.ReleaseSymbolNamePages();
+}
+
+void DrainAndName(CollectorState& c) {
+  DrainRing(c);
+  NamePending(c);
 }
 
 uint64_t RingBacklog() { return g_profiler.solo_ring.ApproximateBacklog() + g_profiler.ring.ApproximateBacklog(); }
@@ -334,7 +338,7 @@ void* CollectorMain(void*) {
     if (c.request_pending) {
       // The ring was drained just above: a drain-only request (from our
       // dlclose hook) only needs the names.
-      if (c.request_drain_only) DrainAndName(c);
+      if (c.request_drain_only) NamePending(c);
       c.request_result = c.request_drain_only || WriteProfileLocked(c, c.request_kind);
       c.request_pending = false;
       ++c.requests_served;

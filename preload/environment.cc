@@ -11,10 +11,11 @@ namespace heapwatch {
 bool SetEnvironmentVariable(const char* name, const char* value) {
   size_t name_length = std::strlen(name);
   size_t value_length = std::strlen(value);
-  size_t count = 0;  // entries other than `name`'s
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    if (std::strncmp(*entry, name, name_length) != 0 || (*entry)[name_length] != '=') ++count;
-  }
+  auto kept = [&](const char* entry) {  // not `name`'s entry
+    return std::strncmp(entry, name, name_length) != 0 || entry[name_length] != '=';
+  };
+  size_t count = 0;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) count += kept(*entry);
   // One mapping: the array (those entries, ours, the null), then our string.
   size_t array_bytes = (count + 2) * sizeof(char*);
   size_t bytes = array_bytes + name_length + 1 + value_length + 1;
@@ -27,7 +28,7 @@ bool SetEnvironmentVariable(const char* name, const char* value) {
   std::memcpy(text + name_length + 1, value, value_length + 1);
   size_t n = 0;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    if (std::strncmp(*entry, name, name_length) != 0 || (*entry)[name_length] != '=') array[n++] = *entry;
+    if (kept(*entry)) array[n++] = *entry;
   }
   array[n++] = text;
   array[n] = nullptr;

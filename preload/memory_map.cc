@@ -31,7 +31,6 @@ bool FindMappingIn(int fd, uintptr_t address, MappingRange* found) {
   char buffer[4096];
   char line[64];  // the current line's first bytes
   size_t line_length = 0;
-  bool skipping = false;  // past the prefix of a long line
   uintptr_t previous_end = 0;
   for (;;) {
     ssize_t n = read(fd, buffer, sizeof(buffer));
@@ -40,8 +39,7 @@ bool FindMappingIn(int fd, uintptr_t address, MappingRange* found) {
     for (ssize_t i = 0; i < n; ++i) {
       char c = buffer[i];
       if (c != '\n') {
-        if (!skipping && line_length < sizeof(line)) line[line_length++] = c;
-        skipping = line_length == sizeof(line);
+        if (line_length < sizeof(line)) line[line_length++] = c;
         continue;
       }
       const char* p = line;
@@ -55,7 +53,6 @@ bool FindMappingIn(int fd, uintptr_t address, MappingRange* found) {
         previous_end = stop;
       }
       line_length = 0;
-      skipping = false;
     }
   }
 }

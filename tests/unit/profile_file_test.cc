@@ -2,19 +2,18 @@
 #include "preload/profile_file.h"
 
 #include <errno.h>
-#include <stdlib.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdint>
 #include <fstream>
-#include <iterator>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "tests/unit/shell_and_files.h"
 
 namespace heapwatch {
 namespace {
@@ -103,19 +102,15 @@ size_t DefaultGzipSize(const std::vector<uint8_t>& data) {
 
 class ProfileFileTest : public testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/heapwatch_profile_file_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+  void SetUp() override { ASSERT_FALSE(scratch_.path().empty()); }
 
   std::vector<uint8_t> ReadFile(const std::string& name) {
-    std::ifstream in(dir_ + "/" + name, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    std::string bytes = test_support::ReadFileBytes(scratch_ / name);
+    return {bytes.begin(), bytes.end()};
   }
 
-  std::string dir_;
+  test_support::ScratchDirectory scratch_;
+  const std::string& dir_ = scratch_.path();
 };
 
 TEST_F(ProfileFileTest, WritesWhatWasGivenAsOneGzipStream) {
